@@ -1,0 +1,220 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database engine behind a Store.
+type Dialect string
+
+// The two supported engines.
+const (
+	DialectSQLite   Dialect = "sqlite"
+	DialectPostgres Dialect = "postgres"
+)
+
+// Store is the only way into the database. Every method takes a context first.
+// On SQLite it keeps two pools: one writer connection (immediate transactions,
+// so writers queue on busy_timeout instead of failing) and a pool of readers.
+// On PostgreSQL both are the same pool.
+type Store struct {
+	write   *gorm.DB
+	read    *gorm.DB
+	dialect Dialect
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// Options configure Open.
+type Options struct {
+	// DSN is a file path (SQLite) or a postgres:// URL.
+	DSN string
+	// Now is the clock; nil means time.Now. Tests inject a fixed clock.
+	Now func() time.Time
+	// Logger receives slow-query and error logs; nil discards them.
+	Logger *slog.Logger
+	// MaxReaders bounds the SQLite reader pool (default 4).
+	MaxReaders int
+}
+
+// IsPostgresDSN reports whether dsn names a PostgreSQL database.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open connects to the database named by opts.DSN and checks that it answers.
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxReaders <= 0 {
+		opts.MaxReaders = 4
+	}
+	s := &Store{now: opts.Now, log: opts.Logger}
+	cfg := &gorm.Config{
+		NowFunc:                func() time.Time { return s.Now() },
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+	}
+	var err error
+	if IsPostgresDSN(opts.DSN) {
+		s.dialect = DialectPostgres
+		if _, perr := url.Parse(opts.DSN); perr != nil {
+			return nil, fmt.Errorf("database URL is not valid: %w", perr)
+		}
+		s.write, err = gorm.Open(postgres.Open(opts.DSN), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		s.read = s.write
+	} else {
+		s.dialect = DialectSQLite
+		if s.write, err = gorm.Open(sqlite.Open(SQLiteDSN(opts.DSN, false)), cfg); err != nil {
+			return nil, fmt.Errorf("open SQLite %s: %w", opts.DSN, err)
+		}
+		writer, _ := s.write.DB()
+		writer.SetMaxOpenConns(1)
+		writer.SetMaxIdleConns(1)
+		writer.SetConnMaxLifetime(0)
+		if s.read, err = gorm.Open(sqlite.Open(SQLiteDSN(opts.DSN, true)), cfg); err != nil {
+			return nil, fmt.Errorf("open SQLite %s: %w", opts.DSN, err)
+		}
+		reader, _ := s.read.DB()
+		reader.SetMaxOpenConns(opts.MaxReaders)
+		reader.SetMaxIdleConns(opts.MaxReaders)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.Ping(pingCtx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("database is not reachable: %w", err)
+	}
+	return s, nil
+}
+
+// SQLiteDSN turns a file path into a DSN that sets, on every connection, WAL
+// journaling, a 5 s busy timeout, foreign keys, and immediate transactions
+// (so a writer takes the lock at BEGIN and never fails half-way with
+// SQLITE_BUSY). Readers are opened query-only.
+func SQLiteDSN(path string, readOnly bool) string {
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Dialect returns the engine behind the store.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Now returns the store's clock reading, in UTC, truncated to microseconds so
+// that values read back from either engine compare equal.
+func (s *Store) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range s.pools() {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return err
+		}
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SQLDB returns the writer's database/sql handle, for pool metrics.
+func (s *Store) SQLDB() *sql.DB {
+	db, _ := s.write.DB()
+	return db
+}
+
+// Close closes every pool.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range s.pools() {
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Store) pools() []*gorm.DB {
+	if s.read == s.write {
+		return []*gorm.DB{s.write}
+	}
+	return []*gorm.DB{s.write, s.read}
+}
+
+// r returns the read pool bound to ctx.
+func (s *Store) r(ctx context.Context) *gorm.DB { return s.read.WithContext(ctx) }
+
+// w returns the write pool bound to ctx.
+func (s *Store) w(ctx context.Context) *gorm.DB { return s.write.WithContext(ctx) }
+
+// tx runs fn in one write transaction.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.w(ctx).Transaction(fn)
+}
+
+// Pragma reads one SQLite pragma from a connection of the given pool; it is
+// used by tests and the readiness report. It errors on PostgreSQL.
+func (s *Store) Pragma(ctx context.Context, name string, writer bool) (string, error) {
+	if s.dialect != DialectSQLite {
+		return "", errors.New("pragmas exist only on SQLite")
+	}
+	db := s.r(ctx)
+	if writer {
+		db = s.w(ctx)
+	}
+	var v string
+	if err := db.Raw("PRAGMA " + name).Row().Scan(&v); err != nil {
+		return "", fmt.Errorf("read pragma %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// mapError turns driver errors into the package's sentinels.
+func mapError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case strings.Contains(err.Error(), "UNIQUE constraint failed"):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}
