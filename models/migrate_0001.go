@@ -51,7 +51,7 @@ func migration0001Foundation() *gormigrate.Migration {
 		User       user      `gorm:"foreignKey:UserID;constraint:OnDelete:CASCADE"`
 	}
 	type auditEvent struct {
-		ID         uint64 `gorm:"primaryKey;autoIncrement:false"`
+		ID         uint64    `gorm:"primaryKey;autoIncrement:false"`
 		At         time.Time `gorm:"not null;index"`
 		ActorID    *uint
 		Actor      string `gorm:"size:320;not null"`

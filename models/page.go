@@ -56,9 +56,9 @@ func likePattern(s string) string {
 
 // Page is one page of a list, with the total count for pagination.
 type Page[T any] struct {
-	Items   []T
-	Total   int64
-	Params  ListParams
+	Items  []T
+	Total  int64
+	Params ListParams
 }
 
 // Pages is the number of pages (at least 1).

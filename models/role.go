@@ -60,7 +60,7 @@ type RoleAssignment struct {
 	TeamID    *uint
 	Scope     string // "*" or "team:<id>": the Casbin domain
 	CreatedAt time.Time
-	User      User `gorm:"foreignKey:UserID"`
+	User      User  `gorm:"foreignKey:UserID"`
 	Team      *Team `gorm:"foreignKey:TeamID"`
 }
 

@@ -81,7 +81,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.write, err = gorm.Open(postgres.Open(opts.DSN), cfg)
 		if err != nil {
-			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+			return nil, fmt.Errorf("database is not reachable (PostgreSQL): %w", err)
 		}
 		s.read = s.write
 	} else {

@@ -235,4 +235,3 @@ func TestSecretFreeDatabaseFiles(t *testing.T) {
 		}
 	}
 }
-

@@ -1,0 +1,143 @@
+// Package handlers turns HTTP requests into Store calls and templ pages. Each
+// resource has one struct holding its dependencies; methods are actions.
+// Handlers return errors; the error handler in web turns them into pages.
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/countersign/countersign/models"
+	"github.com/countersign/countersign/static"
+	"github.com/countersign/countersign/views"
+	"github.com/countersign/countersign/web/auth"
+	"github.com/countersign/countersign/web/authz"
+	"github.com/labstack/echo/v4"
+)
+
+// NavKey is the context key under which web stores the navigation items the
+// current user may see.
+const NavKey = "handlers.nav"
+
+// Base holds what every page handler needs to render the layout.
+type Base struct {
+	Assets  *static.Assets
+	Authz   *authz.Authorizer
+	Desktop bool
+	Version string
+}
+
+// Layout builds the shell data of a page for the current request.
+func (b *Base) Layout(c echo.Context, title string) views.LayoutData {
+	l := views.LayoutData{
+		Title:   title,
+		Desktop: b.Desktop,
+		Version: b.Version,
+		Assets: views.AssetURLs{
+			CSS: b.Assets.URL("css/app.css"), HTMX: b.Assets.URL("js/htmx.min.js"),
+			AppJS: b.Assets.URL("js/app.js"), Favicon: b.Assets.URL("img/favicon.svg"),
+		},
+		RequestID: auth.RequestID(c),
+		Flashes:   takeFlashes(c),
+	}
+	if tok, ok := c.Get("csrf").(string); ok {
+		l.CSRF = tok
+	}
+	if u, ok := auth.CurrentUser(c); ok {
+		l.UserID, l.UserName, l.UserEmail = u.ID, u.Name, u.Email
+		if b.Authz != nil {
+			l.Roles = b.Authz.RolesOf(u.ID)
+		}
+	}
+	if nav, ok := c.Get(NavKey).([]views.NavItem); ok {
+		l.Nav = nav
+	}
+	return l
+}
+
+// Render writes a templ component with a status code. It renders into a
+// buffer first, so a template error becomes an error, not half a page.
+func Render(c echo.Context, status int, component templ.Component) error {
+	var buf bytes.Buffer
+	if err := component.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// IsHTMX reports whether the request was made by htmx.
+func IsHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+
+// SeeOther redirects after a successful form post; htmx requests get an
+// HX-Redirect instead so that the whole page changes.
+func SeeOther(c echo.Context, to string) error {
+	if IsHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+const flashCookie = "cs_flash"
+
+// SetFlash stores a one-time message shown on the next page.
+func SetFlash(c echo.Context, kind, message string) {
+	c.SetCookie(&http.Cookie{Name: flashCookie, Value: url.QueryEscape(kind + "|" + message), Path: "/",
+		MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.IsTLS()})
+}
+
+func takeFlashes(c echo.Context) []views.Flash {
+	cookie, err := c.Cookie(flashCookie)
+	if err != nil || cookie.Value == "" {
+		return nil
+	}
+	c.SetCookie(&http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	raw, err := url.QueryUnescape(cookie.Value)
+	if err != nil {
+		return nil
+	}
+	kind, msg, ok := strings.Cut(raw, "|")
+	switch {
+	case !ok || len(msg) > 500:
+		return nil
+	case kind != "success" && kind != "error" && kind != "info" && kind != "warning":
+		return nil
+	}
+	return []views.Flash{{Kind: kind, Message: msg}}
+}
+
+// ListParams reads page, per_page, q, sort and dir from the query string.
+func ListParams(c echo.Context) models.ListParams {
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	per, _ := strconv.Atoi(c.QueryParam("per_page"))
+	return models.ListParams{Page: page, PerPage: per, Search: c.QueryParam("q"),
+		Sort: c.QueryParam("sort"), Desc: c.QueryParam("dir") == "desc"}.Normalize()
+}
+
+// PagerFor builds the pagination links of a list page.
+func PagerFor[T any](c echo.Context, page models.Page[T]) views.Pager {
+	return views.Pager{Path: c.Request().URL.Path, Query: c.QueryParams(), Page: page.Params.Page,
+		Pages: page.Pages(), Total: page.Total, PerPage: page.Params.PerPage,
+		Sort: page.Params.Sort, Desc: page.Params.Desc}
+}
+
+// IDParam parses a numeric path parameter; a bad one is a 404.
+func IDParam(c echo.Context, name string) (uint, error) {
+	n, err := strconv.ParseUint(c.Param(name), 10, 64)
+	if err != nil || n == 0 {
+		return 0, models.ErrNotFound
+	}
+	return uint(n), nil
+}
+
+// Errors returns the field messages of a validation error (nil otherwise).
+func Errors(err error) map[string]string {
+	if v, ok := models.AsValidation(err); ok {
+		return v.Fields
+	}
+	return nil
+}

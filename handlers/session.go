@@ -1,0 +1,138 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+
+	"github.com/countersign/countersign/models"
+	"github.com/countersign/countersign/views"
+	"github.com/countersign/countersign/web/auth"
+	"github.com/labstack/echo/v4"
+)
+
+// Sessions signs people in and out and lists their sessions.
+type Sessions struct {
+	*Base
+	Store   *models.Store
+	Auth    *auth.Manager
+	Limiter *auth.LoginLimiter
+	Log     *slog.Logger
+}
+
+// LoginForm shows the sign-in form, or the first-run page when there are no
+// users yet.
+func (h *Sessions) LoginForm(c echo.Context) error {
+	if _, ok := auth.CurrentUser(c); ok {
+		return c.Redirect(http.StatusSeeOther, SafeNext(c.QueryParam("next")))
+	}
+	n, err := h.Store.UserCount(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	l := h.Layout(c, "Sign in")
+	if n == 0 {
+		return Render(c, http.StatusOK, views.FirstRun(l))
+	}
+	return Render(c, http.StatusOK, views.Login(views.LoginProps{Layout: l, Next: c.QueryParam("next"),
+		Expired: auth.SessionExpired(c) || c.QueryParam("expired") == "1"}))
+}
+
+// Login checks the credentials and starts a session.
+func (h *Sessions) Login(c echo.Context) error {
+	email := strings.TrimSpace(c.FormValue("email"))
+	password := c.FormValue("password")
+	next := c.FormValue("next")
+	props := views.LoginProps{Layout: h.Layout(c, "Sign in"), Email: email, Next: next}
+	if email == "" || password == "" {
+		props.Error = "Enter your email and password."
+		return Render(c, http.StatusUnprocessableEntity, views.Login(props))
+	}
+	if ok, wait := h.Limiter.Allow(email, c.RealIP()); !ok {
+		minutes := int(math.Ceil(wait.Minutes()))
+		h.Log.Warn("sign-in rate limited", "email", email, "ip", c.RealIP())
+		props.Error = fmt.Sprintf("Too many sign-in attempts. Try again in %d minute%s.", minutes, plural(minutes))
+		c.Response().Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+		return Render(c, http.StatusTooManyRequests, views.Login(props))
+	}
+	user, err := h.Store.Authenticate(c.Request().Context(), email, password)
+	if errors.Is(err, models.ErrUnauthenticated) {
+		h.Limiter.Failed(email)
+		h.Log.Warn("sign-in failed", "email", email, "ip", c.RealIP())
+		props.Error = "The email or password is not right, or the account is deactivated."
+		return Render(c, http.StatusUnauthorized, views.Login(props))
+	}
+	if err != nil {
+		return err
+	}
+	h.Limiter.Succeeded(email)
+	if err := h.Auth.SignIn(c, user); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, SafeNext(next))
+}
+
+// Logout ends the current session.
+func (h *Sessions) Logout(c echo.Context) error {
+	if err := h.Auth.SignOut(c); err != nil {
+		return err
+	}
+	SetFlash(c, "info", "You are signed out.")
+	return SeeOther(c, "/login")
+}
+
+// List shows the user's sessions and roles.
+func (h *Sessions) List(c echo.Context) error {
+	user, _ := auth.CurrentUser(c)
+	sess, _ := auth.CurrentSession(c)
+	list, err := h.Store.SessionsOfUser(c.Request().Context(), user.ID)
+	if err != nil {
+		return err
+	}
+	l := h.Layout(c, "Your account")
+	return Render(c, http.StatusOK, views.Sessions(views.SessionsProps{Layout: l, Current: sess.ID, Sessions: list, Roles: l.Roles}))
+}
+
+// End signs out one of the user's other sessions.
+func (h *Sessions) End(c echo.Context) error {
+	id, err := IDParam(c, "id")
+	if err != nil {
+		return err
+	}
+	user, _ := auth.CurrentUser(c)
+	if err := h.Store.EndSession(c.Request().Context(), auth.Actor(c), user.ID, id); err != nil {
+		return err
+	}
+	SetFlash(c, "success", "That session is signed out.")
+	return SeeOther(c, "/account/sessions")
+}
+
+// EndAll signs the user out everywhere, this session included.
+func (h *Sessions) EndAll(c echo.Context) error {
+	user, _ := auth.CurrentUser(c)
+	if _, err := h.Store.EndAllSessions(c.Request().Context(), auth.Actor(c), user.ID); err != nil {
+		return err
+	}
+	_ = h.Auth.SignOut(c)
+	SetFlash(c, "info", "You are signed out of every session.")
+	return SeeOther(c, "/login")
+}
+
+// SafeNext keeps a post-login redirect on this site.
+func SafeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,112 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/countersign/countersign/handlers"
+	"github.com/countersign/countersign/models"
+	"github.com/countersign/countersign/views"
+	"github.com/countersign/countersign/web/auth"
+	"github.com/labstack/echo/v4"
+)
+
+// problem is what the error handler tells the user.
+type problem struct {
+	status  int
+	title   string
+	message string
+}
+
+// classify maps an error to a status and a message safe to show. Only the
+// package's sentinels and echo's HTTP errors keep their text; anything else
+// is a 500 whose detail goes to the log, not to the user.
+func classify(err error) problem {
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		msg := http.StatusText(he.Code)
+		if s, ok := he.Message.(string); ok && s != "" {
+			msg = s
+		}
+		p := problem{status: he.Code, title: http.StatusText(he.Code), message: msg}
+		if he.Code == http.StatusNotFound {
+			p.title, p.message = "Page not found", "There is nothing at this address. It may have moved, or the link is wrong."
+		}
+		return p
+	case errors.Is(err, models.ErrNotFound):
+		return problem{http.StatusNotFound, "Not found", "What you asked for does not exist, or you cannot see it."}
+	case errors.Is(err, models.ErrUnauthenticated):
+		return problem{http.StatusUnauthorized, "Sign in required", "Sign in to continue."}
+	case errors.Is(err, models.ErrForbidden):
+		return problem{http.StatusForbidden, "Not allowed", sentinelDetail(err, "You do not have permission to do this.")}
+	case errors.Is(err, models.ErrInvalidTransition):
+		return problem{http.StatusConflict, "Not possible now", sentinelDetail(err, "This change is not possible in the object's current state.")}
+	case errors.Is(err, models.ErrConflict):
+		return problem{http.StatusConflict, "Conflict", "This change conflicts with existing data."}
+	}
+	if v, ok := models.AsValidation(err); ok {
+		return problem{http.StatusUnprocessableEntity, "Invalid input", v.Error()}
+	}
+	return problem{http.StatusInternalServerError, "Something went wrong",
+		"Countersign could not complete the request. Nothing was changed. Try again; if it persists, tell your administrator the request id."}
+}
+
+// sentinelDetail returns the text a Store method wrapped around a sentinel
+// ("forbidden: you cannot deactivate yourself" → "You cannot deactivate yourself.").
+func sentinelDetail(err error, fallback string) string {
+	_, detail, ok := strings.Cut(err.Error(), ": ")
+	if !ok || detail == "" {
+		return fallback
+	}
+	return strings.ToUpper(detail[:1]) + detail[1:] + "."
+}
+
+// ForbiddenMessage is the text of a 403 from the route check.
+const ForbiddenMessage = "Your roles do not include this page or action. Ask an administrator if you need it."
+
+// errorHandler renders every error: JSON for API clients, a fragment for
+// htmx, a page otherwise. 5xx are logged as errors, 4xx as warnings.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	p := classify(err)
+	attrs := []any{slog.String("request_id", auth.RequestID(c)), slog.String("method", c.Request().Method),
+		slog.String("route", c.Path()), slog.Int("status", p.status)}
+	if p.status >= 500 {
+		s.log.Error("request failed", append(attrs, slog.Any("error", err))...)
+	} else if p.status != http.StatusNotFound {
+		s.log.Warn("request refused", append(attrs, slog.String("reason", p.message))...)
+	}
+	var werr error
+	switch {
+	case c.Request().Method == http.MethodHead:
+		werr = c.NoContent(p.status)
+	case wantsJSON(c):
+		werr = c.JSON(p.status, map[string]any{"error": p.message, "status": p.status, "request_id": auth.RequestID(c)})
+	default:
+		props := views.ErrorProps{Layout: s.base.Layout(c, p.title), Status: p.status, Title: p.title, Message: p.message}
+		if handlers.IsHTMX(c) {
+			werr = handlers.Render(c, p.status, views.ErrorFragment(props))
+		} else {
+			werr = handlers.Render(c, p.status, views.ErrorPage(props))
+		}
+	}
+	if werr != nil {
+		s.log.Error("write error response", slog.Any("error", werr), slog.String("request_id", auth.RequestID(c)))
+	}
+}
+
+// wantsJSON reports whether the caller is a program rather than a browser.
+func wantsJSON(c echo.Context) bool {
+	p := c.Request().URL.Path
+	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/access/") || strings.HasPrefix(p, "/oauth/") ||
+		strings.HasPrefix(p, "/.well-known/") {
+		return true
+	}
+	accept := c.Request().Header.Get(echo.HeaderAccept)
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
+}

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/countersign/countersign/handlers"
+	"github.com/countersign/countersign/web/authz"
+	"github.com/labstack/echo/v4"
+)
+
+// route is one entry of the route table: a method and path, the permission
+// it requires, the handler, and its label when it is in the navigation.
+type route struct {
+	method  string
+	path    string
+	perm    authz.Permission
+	handler echo.HandlerFunc
+	nav     string
+}
+
+// RouteInfo describes a route for tests and documentation.
+type RouteInfo struct {
+	Method     string
+	Path       string
+	Permission authz.Permission
+}
+
+// handlerSet is every handler the routes use, built once in New.
+type handlerSet struct {
+	health   *handlers.Health
+	home     *handlers.Home
+	sessions *handlers.Sessions
+	users    *handlers.Users
+	teams    *handlers.Teams
+	audit    *handlers.Audit
+	static   echo.HandlerFunc
+	metrics  echo.HandlerFunc
+}
+
+var (
+	usersRead  = authz.Permission{Object: authz.ObjUsers, Action: authz.ActRead}
+	usersWrite = authz.Permission{Object: authz.ObjUsers, Action: authz.ActWrite}
+	teamsRead  = authz.Permission{Object: authz.ObjTeams, Action: authz.ActRead}
+	teamsWrite = authz.Permission{Object: authz.ObjTeams, Action: authz.ActWrite}
+	auditRead  = authz.Permission{Object: authz.ObjAudit, Action: authz.ActRead}
+)
+
+// routeTable is the one route table of Countersign. Every route declares
+// the permission it needs; the route × role test in routes_test.go checks
+// each of them for every role.
+func routeTable(h handlerSet) []route {
+	const get, post = http.MethodGet, http.MethodPost
+	return []route{
+		// Operations and assets.
+		{get, "/healthz", authz.Public, h.health.Live, ""},
+		{get, "/readyz", authz.Public, h.health.Ready, ""},
+		{get, "/metrics", authz.Public, h.metrics, ""},
+		{get, "/static/*", authz.Public, h.static, ""},
+
+		// Sign-in and the user's own account.
+		{get, "/login", authz.Public, h.sessions.LoginForm, ""},
+		{post, "/login", authz.Public, h.sessions.Login, ""},
+		{post, "/logout", authz.SignedIn, h.sessions.Logout, ""},
+		{get, "/account/sessions", authz.SignedIn, h.sessions.List, ""},
+		{post, "/account/sessions/end-all", authz.SignedIn, h.sessions.EndAll, ""},
+		{post, "/account/sessions/:id/end", authz.SignedIn, h.sessions.End, ""},
+
+		// Overview.
+		{get, "/", authz.SignedIn, h.home.Show, "Overview"},
+
+		// Audit log.
+		{get, "/audit", auditRead, h.audit.List, "Audit log"},
+		{post, "/audit/verify", auditRead, h.audit.Verify, ""},
+
+		// Administration: teams.
+		{get, "/admin/teams", teamsRead, h.teams.List, "Teams"},
+		{get, "/admin/teams/new", teamsWrite, h.teams.New, ""},
+		{post, "/admin/teams", teamsWrite, h.teams.Create, ""},
+		{get, "/admin/teams/:id", teamsRead, h.teams.Show, ""},
+		{get, "/admin/teams/:id/edit", teamsWrite, h.teams.Edit, ""},
+		{post, "/admin/teams/:id", teamsWrite, h.teams.Update, ""},
+
+		// Administration: users and role assignments.
+		{get, "/admin/users", usersRead, h.users.List, "Users"},
+		{get, "/admin/users/new", usersWrite, h.users.New, ""},
+		{post, "/admin/users", usersWrite, h.users.Create, ""},
+		{get, "/admin/users/:id", usersRead, h.users.Show, ""},
+		{post, "/admin/users/:id/deactivate", usersWrite, h.users.Deactivate, ""},
+		{post, "/admin/users/:id/reactivate", usersWrite, h.users.Reactivate, ""},
+		{post, "/admin/users/:id/password", usersWrite, h.users.SetPassword, ""},
+		{post, "/admin/users/:id/roles", usersWrite, h.users.AssignRole, ""},
+		{post, "/admin/users/:id/roles/:rid/revoke", usersWrite, h.users.RevokeRole, ""},
+	}
+}

@@ -1,0 +1,156 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/countersign/countersign/web/authz"
+)
+
+// Who may use each route. "public": anyone; "signed-in": any signed-in user,
+// even one with no role; otherwise the roles listed. This table is written
+// by hand from PRODUCT.md, independently of policy.csv: a change to either
+// that is not made to the other fails the test.
+var routeAccess = map[string][]string{
+	"GET /healthz":  {"public"},
+	"GET /readyz":   {"public"},
+	"GET /metrics":  {"public"},
+	"GET /static/*": {"public"},
+	"GET /login":    {"public"},
+	"POST /login":   {"public"},
+
+	"POST /logout":                   {"signed-in"},
+	"GET /account/sessions":          {"signed-in"},
+	"POST /account/sessions/end-all": {"signed-in"},
+	"POST /account/sessions/:id/end": {"signed-in"},
+	"GET /":                          {"signed-in"},
+
+	"GET /audit":         {"admin", "auditor"},
+	"POST /audit/verify": {"admin", "auditor"},
+
+	"GET /admin/teams":          {"admin", "governance", "approver", "manager", "auditor"},
+	"GET /admin/teams/new":      {"admin"},
+	"POST /admin/teams":         {"admin"},
+	"GET /admin/teams/:id":      {"admin", "governance", "approver", "manager", "auditor"},
+	"GET /admin/teams/:id/edit": {"admin"},
+	"POST /admin/teams/:id":     {"admin"},
+
+	"GET /admin/users":                        {"admin", "auditor"},
+	"GET /admin/users/new":                    {"admin"},
+	"POST /admin/users":                       {"admin"},
+	"GET /admin/users/:id":                    {"admin", "auditor"},
+	"POST /admin/users/:id/deactivate":        {"admin"},
+	"POST /admin/users/:id/reactivate":        {"admin"},
+	"POST /admin/users/:id/password":          {"admin"},
+	"POST /admin/users/:id/roles":             {"admin"},
+	"POST /admin/users/:id/roles/:rid/revoke": {"admin"},
+}
+
+var allRoles = []string{"admin", "governance", "approver", "manager", "auditor", "none"}
+
+func TestEveryRouteTimesEveryRole(t *testing.T) {
+	f := newFixture(t)
+	routes := f.srv.Routes()
+	declared := map[string]bool{}
+	for _, r := range routes {
+		key := r.Method + " " + r.Path
+		declared[key] = true
+		want, ok := routeAccess[key]
+		if !ok {
+			t.Errorf("route %s (permission %s) is missing from routeAccess: add who may use it", key, r.Permission)
+			continue
+		}
+		checkDeclaration(t, key, r.Permission, want)
+		path := f.concretePath(r.Path)
+		for _, role := range allRoles {
+			allowed := contains(want, "public") || contains(want, "signed-in") || contains(want, role)
+			rec := f.do(r.Method, path, f.session(f.users[role]), f.formFor(r.Method+" "+r.Path))
+			switch {
+			case rec.Code >= 500:
+				t.Errorf("%s as %s: status %d (server error)", key, role, rec.Code)
+			case allowed && (rec.Code == http.StatusForbidden || rec.Code == http.StatusUnauthorized):
+				t.Errorf("%s as %s: status %d, want access", key, role, rec.Code)
+			case !allowed && rec.Code != http.StatusForbidden:
+				t.Errorf("%s as %s: status %d, want 403", key, role, rec.Code)
+			}
+		}
+		// Signed out: only public routes answer; pages redirect to sign-in.
+		rec := f.do(r.Method, path, nil, f.formFor(key))
+		if !contains(want, "public") {
+			if r.Method == http.MethodGet && (rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/login?next=")) {
+				t.Errorf("%s signed out: status %d to %q, want a redirect to sign-in", key, rec.Code, rec.Header().Get("Location"))
+			}
+			if r.Method != http.MethodGet && rec.Code != http.StatusUnauthorized {
+				t.Errorf("%s signed out: status %d, want 401", key, rec.Code)
+			}
+		}
+	}
+	var stale []string
+	for key := range routeAccess {
+		if !declared[key] {
+			stale = append(stale, key)
+		}
+	}
+	sort.Strings(stale)
+	if len(stale) > 0 {
+		t.Errorf("routeAccess lists routes that do not exist: %v", stale)
+	}
+}
+
+// checkDeclaration checks that the route's declared permission matches the
+// kind of access the table expects.
+func checkDeclaration(t *testing.T, key string, p authz.Permission, want []string) {
+	switch {
+	case contains(want, "public") && p != authz.Public:
+		t.Errorf("%s should be public, declares %s", key, p)
+	case contains(want, "signed-in") && p != authz.SignedIn:
+		t.Errorf("%s should need only a sign-in, declares %s", key, p)
+	case !contains(want, "public") && p == authz.Public:
+		t.Errorf("%s is public but the table restricts it to %v", key, want)
+	}
+}
+
+// concretePath fills a route pattern with ids of existing objects.
+func (f *fixture) concretePath(pattern string) string {
+	r := strings.NewReplacer(":rid", "999999", ":id", fmt.Sprint(f.idFor(pattern)), "*", "css/app.css")
+	return r.Replace(pattern)
+}
+
+func (f *fixture) idFor(pattern string) uint {
+	switch {
+	case strings.HasPrefix(pattern, "/admin/teams"):
+		return f.team.ID
+	case strings.HasPrefix(pattern, "/account/sessions"):
+		return 999999
+	default:
+		return f.target.ID
+	}
+}
+
+// formFor returns a plausible form for unsafe routes.
+func (f *fixture) formFor(key string) url.Values {
+	switch key {
+	case "POST /login":
+		return url.Values{"email": {"admin@example.com"}, "password": {"correct horse battery"}}
+	case "POST /admin/teams":
+		return url.Values{"slug": {"new-team"}, "name": {"New team"}}
+	case "POST /admin/teams/:id":
+		return url.Values{"name": {"Payments"}}
+	case "POST /admin/users":
+		return url.Values{"email": {"x@example.com"}, "name": {"X"}, "password": {"long enough password"}}
+	}
+	return url.Values{}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
