@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/countersign/countersign/models"
 	"github.com/countersign/countersign/views"
@@ -21,6 +22,10 @@ type Sessions struct {
 	Auth    *auth.Manager
 	Limiter *auth.LoginLimiter
 	Log     *slog.Logger
+
+	// hasUsers caches that at least one user exists (users are never
+	// deleted), so the sign-in page does not count users on every view.
+	hasUsers atomic.Bool
 }
 
 // LoginForm shows the sign-in form, or the first-run page when there are no
@@ -29,13 +34,16 @@ func (h *Sessions) LoginForm(c echo.Context) error {
 	if _, ok := auth.CurrentUser(c); ok {
 		return c.Redirect(http.StatusSeeOther, SafeNext(c.QueryParam("next")))
 	}
-	n, err := h.Store.UserCount(c.Request().Context())
-	if err != nil {
-		return err
-	}
 	l := h.Layout(c, "Sign in")
-	if n == 0 {
-		return Render(c, http.StatusOK, views.FirstRun(l))
+	if !h.hasUsers.Load() {
+		n, err := h.Store.UserCount(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return Render(c, http.StatusOK, views.FirstRun(l))
+		}
+		h.hasUsers.Store(true)
 	}
 	return Render(c, http.StatusOK, views.Login(views.LoginProps{Layout: l, Next: c.QueryParam("next"),
 		Expired: auth.SessionExpired(c) || c.QueryParam("expired") == "1"}))

@@ -12,11 +12,18 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2id parameters (RFC 9106 second recommended option, lighter memory).
+// Argon2Params are the cost parameters of new password hashes. Each hash
+// records its own parameters, so changing them never breaks old hashes.
+type Argon2Params struct {
+	Time      uint32
+	MemoryKiB uint32
+	Threads   uint8
+}
+
+// DefaultArgon2Params follow RFC 9106's second recommendation with 64 MiB.
+var DefaultArgon2Params = Argon2Params{Time: 2, MemoryKiB: 64 * 1024, Threads: 2}
+
 const (
-	argonTime    = 2
-	argonMemory  = 64 * 1024
-	argonThreads = 2
 	argonKeyLen  = 32
 	argonSaltLen = 16
 )
@@ -25,15 +32,15 @@ const (
 const MinPasswordLength = 12
 
 // HashPassword returns an encoded argon2id hash (PHC string format).
-func HashPassword(password string) (string, error) {
+func HashPassword(password string, p Argon2Params) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, p.MemoryKiB, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // VerifyPassword reports whether password matches the encoded hash. It runs in
@@ -69,7 +76,7 @@ func VerifyPassword(encoded, password string) (bool, error) {
 // dummyHash is verified against when a user does not exist, so that an
 // unknown email costs as much time as a wrong password.
 var dummyHash = sync.OnceValue(func() string {
-	h, _ := HashPassword("countersign-timing-equaliser")
+	h, _ := HashPassword("countersign-timing-equaliser", DefaultArgon2Params)
 	return h
 })
 

@@ -35,6 +35,7 @@ type Store struct {
 	dialect Dialect
 	now     func() time.Time
 	log     *slog.Logger
+	argon   Argon2Params
 }
 
 // Options configure Open.
@@ -47,6 +48,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxReaders bounds the SQLite reader pool (default 4).
 	MaxReaders int
+	// Argon2 sets the cost of new password hashes (zero: the default).
+	// Tests lower it; production keeps the default.
+	Argon2 Argon2Params
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL database.
@@ -66,7 +70,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.MaxReaders <= 0 {
 		opts.MaxReaders = 4
 	}
-	s := &Store{now: opts.Now, log: opts.Logger}
+	if opts.Argon2.Time == 0 {
+		opts.Argon2 = DefaultArgon2Params
+	}
+	s := &Store{now: opts.Now, log: opts.Logger, argon: opts.Argon2}
 	cfg := &gorm.Config{
 		NowFunc:                func() time.Time { return s.Now() },
 		Logger:                 logger.Discard,

@@ -79,7 +79,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, in NewUser) (User, 
 	if err := in.Validate(); err != nil {
 		return User{}, err
 	}
-	hash, err := HashPassword(in.Password)
+	hash, err := HashPassword(in.Password, s.argon)
 	if err != nil {
 		return User{}, err
 	}
@@ -217,7 +217,7 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id uint, password 
 		v.Add("password", msg)
 		return v
 	}
-	hash, err := HashPassword(password)
+	hash, err := HashPassword(password, s.argon)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ func (c *Clock) Set(t time.Time) {
 	c.now = t
 }
 
+// CheapArgon2 makes password hashing fast in tests (never in production).
+var CheapArgon2 = models.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
 // Engine is a database engine tests can run on.
 type Engine struct {
 	Name string
@@ -120,7 +123,7 @@ func Open(t testing.TB, e Engine, clock *Clock) *models.Store {
 	if clock == nil {
 		clock = NewClock()
 	}
-	s, err := models.Open(context.Background(), models.Options{DSN: e.DSN(t), Now: clock.Now})
+	s, err := models.Open(context.Background(), models.Options{DSN: e.DSN(t), Now: clock.Now, Argon2: CheapArgon2})
 	if err != nil {
 		t.Fatalf("open %s store: %v", e.Name, err)
 	}

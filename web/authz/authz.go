@@ -92,6 +92,9 @@ type Authorizer struct {
 	enforcer *casbin.SyncedEnforcer
 	domains  map[uint][]string
 	version  string
+	// decisions caches answers until the next reload; the policy and the
+	// assignments are fixed between reloads, so the cache is exact.
+	decisions *sync.Map
 }
 
 // New builds an Authorizer with the embedded policy and loads assignments.
@@ -145,7 +148,7 @@ func (a *Authorizer) Reload(ctx context.Context) error {
 		sort.Strings(domains[id])
 	}
 	a.mu.Lock()
-	a.enforcer, a.domains, a.version = e, domains, version
+	a.enforcer, a.domains, a.version, a.decisions = e, domains, version, &sync.Map{}
 	a.mu.Unlock()
 	return nil
 }
@@ -166,6 +169,12 @@ func (a *Authorizer) ReloadIfChanged(ctx context.Context) error {
 	return a.Reload(ctx)
 }
 
+type decisionKey struct {
+	user   uint
+	domain string
+	perm   Permission
+}
+
 func subject(userID uint) string { return fmt.Sprintf("user:%d", userID) }
 
 // Can reports whether the user may perform p in the domain (a team domain
@@ -175,15 +184,20 @@ func (a *Authorizer) Can(userID uint, domain string, p Permission) (bool, error)
 		return false, fmt.Errorf("authz: %q is not a policy permission", p)
 	}
 	a.mu.RLock()
-	e := a.enforcer
+	e, cache := a.enforcer, a.decisions
 	a.mu.RUnlock()
 	if e == nil {
 		return false, errors.New("authz: no policy loaded")
+	}
+	key := decisionKey{userID, domain, p}
+	if v, ok := cache.Load(key); ok {
+		return v.(bool), nil
 	}
 	ok, err := e.Enforce(subject(userID), domain, p.Object, p.Action)
 	if err != nil {
 		return false, fmt.Errorf("authz: enforce %s in %s: %w", p, domain, err)
 	}
+	cache.Store(key, ok)
 	return ok, nil
 }
 
