@@ -14,6 +14,7 @@ import (
 func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		migration0001Foundation(),
+		migration0002Inventory(),
 	}
 }
 
