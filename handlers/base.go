@@ -5,6 +5,8 @@ package handlers
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,6 +31,26 @@ type Base struct {
 	Authz   *authz.Authorizer
 	Desktop bool
 	Version string
+	// Findings recomputes posture findings after inventory changes.
+	Findings FindingsRefresher
+	Log      *slog.Logger
+}
+
+// FindingsRefresher recomputes the stored findings from the inventory.
+type FindingsRefresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// FindingsChanged recomputes findings after a change, so the next page shows
+// them. A failure is logged, not returned: the change itself is saved, and
+// the scheduled recompute will catch up.
+func (b *Base) FindingsChanged(c echo.Context) {
+	if b.Findings == nil {
+		return
+	}
+	if err := b.Findings.Refresh(c.Request().Context()); err != nil && b.Log != nil {
+		b.Log.Error("recompute findings", slog.Any("error", err), slog.String("request_id", auth.RequestID(c)))
+	}
 }
 
 // Layout builds the shell data of a page for the current request.

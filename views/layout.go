@@ -87,6 +87,15 @@ func (p Pager) SortLink(key string) string {
 	return p.Path + "?" + q.Encode()
 }
 
+// ExportLink returns the URL of the whole filtered list in another format.
+func (p Pager) ExportLink(format string) string {
+	q := cloneValues(p.Query)
+	q.Del("page")
+	q.Del("per_page")
+	q.Set("format", format)
+	return p.Path + "?" + q.Encode()
+}
+
 // SortClass marks the header of the current sort column.
 func (p Pager) SortClass(key string) string {
 	switch {
@@ -152,6 +161,22 @@ func FormatTimePtr(t *time.Time) string {
 
 // ISOTime renders a machine-readable time for <time datetime>.
 func ISOTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// YesNo renders a boolean.
+func YesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
+}
+
+// HintText renders an optional MCP annotation.
+func HintText(b *bool) string {
+	if b == nil {
+		return "not declared"
+	}
+	return fmt.Sprint(*b)
+}
 
 // Itoa is strconv.Itoa for templates.
 func Itoa[T ~int | ~int64 | ~uint | ~uint64](n T) string { return fmt.Sprint(n) }

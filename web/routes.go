@@ -33,6 +33,8 @@ type handlerSet struct {
 	users    *handlers.Users
 	teams    *handlers.Teams
 	audit    *handlers.Audit
+	servers  *handlers.Servers
+	tools    *handlers.Tools
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -43,6 +45,8 @@ var (
 	teamsRead  = authz.Permission{Object: authz.ObjTeams, Action: authz.ActRead}
 	teamsWrite = authz.Permission{Object: authz.ObjTeams, Action: authz.ActWrite}
 	auditRead  = authz.Permission{Object: authz.ObjAudit, Action: authz.ActRead}
+	invRead    = authz.Permission{Object: authz.ObjInventory, Action: authz.ActRead}
+	invWrite   = authz.Permission{Object: authz.ObjInventory, Action: authz.ActWrite}
 )
 
 // routeTable is the one route table of Countersign. Every route declares
@@ -67,6 +71,21 @@ func routeTable(h handlerSet) []route {
 
 		// Overview.
 		{get, "/", authz.SignedIn, h.home.Show, "Overview"},
+
+		// Inventory: MCP servers and their tools.
+		{get, "/servers", invRead, h.servers.List, "Servers"},
+		{get, "/servers/new", invWrite, h.servers.New, ""},
+		{post, "/servers", invWrite, h.servers.Create, ""},
+		{get, "/servers/:id", invRead, h.servers.Show, ""},
+		{get, "/servers/:id/edit", invWrite, h.servers.Edit, ""},
+		{post, "/servers/:id", invWrite, h.servers.Update, ""},
+		{get, "/servers/:id/tools/new", invWrite, h.tools.New, ""},
+		{post, "/servers/:id/tools", invWrite, h.tools.Create, ""},
+		{post, "/servers/:id/tools/import", invWrite, h.tools.Import, ""},
+		{get, "/tools/:id", invRead, h.tools.Show, ""},
+		{post, "/tools/:id/risk", invWrite, h.tools.SetRisk, ""},
+		{post, "/tools/:id/review", invWrite, h.tools.Review, ""},
+		{post, "/tools/:id/delete", invWrite, h.tools.Delete, ""},
 
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},

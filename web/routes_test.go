@@ -29,6 +29,20 @@ var routeAccess = map[string][]string{
 	"POST /account/sessions/:id/end": {"signed-in"},
 	"GET /":                          {"signed-in"},
 
+	"GET /servers":                   readers,
+	"GET /servers/new":               {"governance"},
+	"POST /servers":                  {"governance"},
+	"GET /servers/:id":               readers,
+	"GET /servers/:id/edit":          {"governance"},
+	"POST /servers/:id":              {"governance"},
+	"GET /servers/:id/tools/new":     {"governance"},
+	"POST /servers/:id/tools":        {"governance"},
+	"POST /servers/:id/tools/import": {"governance"},
+	"GET /tools/:id":                 readers,
+	"POST /tools/:id/risk":           {"governance"},
+	"POST /tools/:id/review":         {"governance"},
+	"POST /tools/:id/delete":         {"governance"},
+
 	"GET /audit":         {"admin", "auditor"},
 	"POST /audit/verify": {"admin", "auditor"},
 
@@ -49,6 +63,9 @@ var routeAccess = map[string][]string{
 	"POST /admin/users/:id/roles":             {"admin"},
 	"POST /admin/users/:id/roles/:rid/revoke": {"admin"},
 }
+
+// readers are the roles that read the inventory of their teams.
+var readers = []string{"admin", "governance", "approver", "manager", "auditor"}
 
 var allRoles = []string{"admin", "governance", "approver", "manager", "auditor", "none"}
 
@@ -126,6 +143,10 @@ func (f *fixture) idFor(pattern string) uint {
 		return f.team.ID
 	case strings.HasPrefix(pattern, "/account/sessions"):
 		return 999999
+	case strings.HasPrefix(pattern, "/servers"):
+		return f.server.ID
+	case strings.HasPrefix(pattern, "/tools"):
+		return f.tool.ID
 	default:
 		return f.target.ID
 	}

@@ -67,7 +67,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		return nil, fmt.Errorf("load static assets: %w", err)
 	}
 	s := &Server{cfg: cfg, echo: echo.New(), store: store, authz: az, log: log,
-		base: &handlers.Base{Assets: assets, Authz: az, Desktop: cfg.Desktop, Version: cfg.Version}}
+		base: &handlers.Base{Assets: assets, Authz: az, Desktop: cfg.Desktop, Version: cfg.Version, Log: log}}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -85,6 +85,8 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		users:    &handlers.Users{Base: s.base, Store: store},
 		teams:    &handlers.Teams{Base: s.base, Store: store},
 		audit:    &handlers.Audit{Base: s.base, Store: store},
+		servers:  &handlers.Servers{Base: s.base, Store: store},
+		tools:    &handlers.Tools{Base: s.base, Store: store},
 		static:   echo.WrapHandler(assets),
 		metrics:  m.handler(),
 	}

@@ -26,6 +26,8 @@ type fixture struct {
 	team   models.Team
 	users  map[string]models.User // by role name; "none" holds no role
 	target models.User            // a user admin routes act on
+	server models.Server          // a server of the team, for inventory routes
+	tool   models.Tool            // a tool of that server
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -68,6 +70,22 @@ func newFixtureOn(t *testing.T, store *models.Store, clock *modeltest.Clock) *fi
 	}
 	f.users["none"] = modeltest.MustUser(t, store, "none@example.com", "", 0)
 	f.target = modeltest.MustUser(t, store, "target@example.com", models.RoleManager, f.team.ID)
+	prod, err := store.EnvironmentByName(context.Background(), "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.server, err = store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: "billing-prod", Name: "Billing",
+		TeamID: f.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: "https://billing.example.com/mcp",
+		Status: models.ServerActive, WriteActions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	f.tool, err = store.AddTool(context.Background(), modeltest.Admin, f.server.ID, models.ToolDefinition{Name: "refund_payment",
+		Annotations: &models.ToolHints{DestructiveHint: &yes}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.srv = f.newServer()
 	return f
 }
