@@ -1,0 +1,70 @@
+// Countersign's small helpers. No inline script anywhere (strict CSP), so
+// behaviour hangs off data attributes.
+(function () {
+  'use strict';
+
+  // data-confirm on a form (or a submit button): ask before submitting.
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var message = (submitter && submitter.getAttribute('data-confirm')) || form.getAttribute('data-confirm');
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // htmx requests from elements (or forms) with data-confirm.
+  document.addEventListener('htmx:confirm', function (event) {
+    var elt = event.detail.elt;
+    var holder = elt.closest && elt.closest('[data-confirm]');
+    if (!holder) { return; }
+    event.preventDefault();
+    if (window.confirm(holder.getAttribute('data-confirm'))) {
+      event.detail.issueRequest(true);
+    }
+  });
+
+  // data-copy: copy text to the clipboard.
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest && event.target.closest('[data-copy]');
+    if (!button || !navigator.clipboard) { return; }
+    var label = button.textContent;
+    navigator.clipboard.writeText(button.getAttribute('data-copy')).then(function () {
+      button.textContent = 'Copied';
+      window.setTimeout(function () { button.textContent = label; }, 2000);
+    });
+  });
+
+  // data-autosubmit: submit the form when the control changes.
+  document.addEventListener('change', function (event) {
+    var control = event.target;
+    if (control.hasAttribute && control.hasAttribute('data-autosubmit') && control.form) {
+      if (control.form.requestSubmit) { control.form.requestSubmit(); } else { control.form.submit(); }
+    }
+  });
+
+  // htmx errors: show the server's message instead of failing silently.
+  function showError(html, fallback) {
+    var region = document.getElementById('flash-region');
+    if (!region) { return; }
+    var box = document.createElement('div');
+    box.innerHTML = html || '';
+    var alert = box.querySelector('.alert');
+    if (!alert) {
+      alert = document.createElement('div');
+      alert.className = 'alert alert-error';
+      alert.setAttribute('role', 'alert');
+      alert.textContent = fallback;
+    }
+    region.replaceChildren(alert);
+    region.scrollIntoView({ block: 'nearest' });
+  }
+  document.addEventListener('htmx:responseError', function (event) {
+    var xhr = event.detail.xhr;
+    showError(xhr && xhr.responseText, 'The request failed (' + (xhr ? xhr.status : '?') + '). Reload the page and try again.');
+  });
+  document.addEventListener('htmx:sendError', function () {
+    showError('', 'Countersign could not be reached. Check your connection and try again.');
+  });
+}());
