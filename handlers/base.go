@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/countersign/countersign/models"
@@ -81,14 +82,30 @@ func (b *Base) Layout(c echo.Context, title string) views.LayoutData {
 	return l
 }
 
+// renderBuffers recycles page buffers; pages are a few to a few hundred KB.
+var renderBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 16<<10)) }}
+
 // Render writes a templ component with a status code. It renders into a
 // buffer first, so a template error becomes an error, not half a page.
 func Render(c echo.Context, status int, component templ.Component) error {
-	var buf bytes.Buffer
-	if err := component.Render(c.Request().Context(), &buf); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			renderBuffers.Put(buf)
+		}
+	}()
+	if err := component.Render(c.Request().Context(), buf); err != nil {
 		return err
 	}
-	return c.HTMLBlob(status, buf.Bytes())
+	return HTML(c, status, buf.Bytes())
+}
+
+// HTML writes a complete page with its Content-Length, so that it goes out
+// in one piece rather than chunked.
+func HTML(c echo.Context, status int, page []byte) error {
+	c.Response().Header()[echo.HeaderContentLength] = []string{strconv.Itoa(len(page))}
+	return c.HTMLBlob(status, page)
 }
 
 // IsHTMX reports whether the request was made by htmx.
@@ -110,6 +127,12 @@ const flashCookie = "cs_flash"
 func SetFlash(c echo.Context, kind, message string) {
 	c.SetCookie(&http.Cookie{Name: flashCookie, Value: url.QueryEscape(kind + "|" + message), Path: "/",
 		MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.IsTLS()})
+}
+
+// HasFlash reports whether a one-time message waits for this request.
+func HasFlash(c echo.Context) bool {
+	cookie, err := c.Cookie(flashCookie)
+	return err == nil && cookie.Value != ""
 }
 
 func takeFlashes(c echo.Context) []views.Flash {

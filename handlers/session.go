@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/countersign/countersign/models"
@@ -26,6 +28,64 @@ type Sessions struct {
 	// hasUsers caches that at least one user exists (users are never
 	// deleted), so the sign-in page does not count users on every view.
 	hasUsers atomic.Bool
+	// plainLogin is the sign-in page without messages, rendered once and
+	// split around its CSRF token: the only part that differs per request.
+	plainLogin struct {
+		once  sync.Once
+		parts [][]byte // the page split at each place the token goes
+		err   error
+	}
+}
+
+// csrfPlaceholder marks where the CSRF token goes in the cached page; it is
+// plain alphanumeric so that HTML and JSON escaping leave it unchanged.
+const csrfPlaceholder = "CSRFxPLACEHOLDERx7Qz9"
+
+// plainToken reports whether a token needs no escaping anywhere in the page.
+func plainToken(t string) bool {
+	if t == "" || len(t) > 128 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// renderPlainLogin serves the message-free sign-in page from a copy rendered
+// once, inserting this request's CSRF token (the only part that differs).
+func (h *Sessions) renderPlainLogin(c echo.Context) error {
+	p := &h.plainLogin
+	token, _ := c.Get("csrf").(string)
+	p.once.Do(func() {
+		tmpl := h.Layout(c, "Sign in")
+		tmpl.CSRF, tmpl.RequestID = csrfPlaceholder, ""
+		var buf bytes.Buffer
+		if p.err = views.Login(views.LoginProps{Layout: tmpl}).Render(c.Request().Context(), &buf); p.err != nil {
+			return
+		}
+		for _, part := range strings.Split(buf.String(), csrfPlaceholder) {
+			p.parts = append(p.parts, []byte(part))
+		}
+	})
+	if p.err != nil || !plainToken(token) {
+		return Render(c, http.StatusOK, views.Login(views.LoginProps{Layout: h.Layout(c, "Sign in")}))
+	}
+	size := len(token) * (len(p.parts) - 1)
+	for _, part := range p.parts {
+		size += len(part)
+	}
+	out := make([]byte, 0, size)
+	for i, part := range p.parts {
+		if i > 0 {
+			out = append(out, token...)
+		}
+		out = append(out, part...)
+	}
+	return HTML(c, http.StatusOK, out)
 }
 
 // LoginForm shows the sign-in form, or the first-run page when there are no
@@ -34,19 +94,22 @@ func (h *Sessions) LoginForm(c echo.Context) error {
 	if _, ok := auth.CurrentUser(c); ok {
 		return c.Redirect(http.StatusSeeOther, SafeNext(c.QueryParam("next")))
 	}
-	l := h.Layout(c, "Sign in")
 	if !h.hasUsers.Load() {
 		n, err := h.Store.UserCount(c.Request().Context())
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return Render(c, http.StatusOK, views.FirstRun(l))
+			return Render(c, http.StatusOK, views.FirstRun(h.Layout(c, "Sign in")))
 		}
 		h.hasUsers.Store(true)
 	}
-	return Render(c, http.StatusOK, views.Login(views.LoginProps{Layout: l, Next: c.QueryParam("next"),
-		Expired: auth.SessionExpired(c) || c.QueryParam("expired") == "1"}))
+	next, expired := c.QueryParam("next"), auth.SessionExpired(c) || c.QueryParam("expired") == "1"
+	if next == "" && !expired && !HasFlash(c) {
+		return h.renderPlainLogin(c)
+	}
+	props := views.LoginProps{Layout: h.Layout(c, "Sign in"), Next: next, Expired: expired}
+	return Render(c, http.StatusOK, views.Login(props))
 }
 
 // Login checks the credentials and starts a session.

@@ -22,13 +22,14 @@ const Prefix = "/static/"
 // Assets maps asset names to hashed URLs and serves them.
 type Assets struct {
 	hashed   map[string]string // "css/app.css" -> "css/app.1a2b3c4d5e.css"
+	urls     map[string]string // "css/app.css" -> "/static/css/app.1a2b3c4d5e.css"
 	original map[string]string // the reverse
 	content  map[string][]byte
 }
 
 // New reads the embedded files and computes their content hashes.
 func New() (*Assets, error) {
-	a := &Assets{hashed: map[string]string{}, original: map[string]string{}, content: map[string][]byte{}}
+	a := &Assets{hashed: map[string]string{}, urls: map[string]string{}, original: map[string]string{}, content: map[string][]byte{}}
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -40,7 +41,7 @@ func New() (*Assets, error) {
 		sum := sha256.Sum256(b)
 		ext := path.Ext(p)
 		h := strings.TrimSuffix(p, ext) + "." + hex.EncodeToString(sum[:5]) + ext
-		a.hashed[p], a.original[h], a.content[p] = h, p, b
+		a.hashed[p], a.urls[p], a.original[h], a.content[p] = h, Prefix+h, p, b
 		return nil
 	})
 	return a, err
@@ -49,8 +50,8 @@ func New() (*Assets, error) {
 // URL returns the content-hashed URL of an asset, e.g. URL("css/app.css").
 // An unknown name yields its plain URL, which answers 404.
 func (a *Assets) URL(name string) string {
-	if h, ok := a.hashed[name]; ok {
-		return Prefix + h
+	if u, ok := a.urls[name]; ok {
+		return u
 	}
 	return Prefix + name
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"database/sql"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,6 +18,8 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// observers caches the latency observer per method and route.
+	observers sync.Map
 }
 
 func newMetrics(db *sql.DB) *metrics {
@@ -55,7 +58,12 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		m.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
-		m.latency.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+		key := c.Request().Method + " " + route
+		obs, ok := m.observers.Load(key)
+		if !ok {
+			obs, _ = m.observers.LoadOrStore(key, m.latency.WithLabelValues(c.Request().Method, route))
+		}
+		obs.(prometheus.Observer).Observe(time.Since(start).Seconds())
 		return err
 	}
 }
