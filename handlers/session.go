@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,15 +79,25 @@ func (h *Sessions) renderPlainLogin(c echo.Context) error {
 	for _, part := range p.parts {
 		size += len(part)
 	}
-	out := make([]byte, 0, size)
+	w := c.Response()
+	w.Header()[echo.HeaderContentType] = htmlContentType
+	w.Header()[echo.HeaderContentLength] = []string{strconv.Itoa(size)}
+	w.WriteHeader(http.StatusOK)
 	for i, part := range p.parts {
 		if i > 0 {
-			out = append(out, token...)
+			if _, err := w.Write([]byte(token)); err != nil {
+				return err
+			}
 		}
-		out = append(out, part...)
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
 	}
-	return HTML(c, http.StatusOK, out)
+	return nil
 }
+
+// htmlContentType is shared by every page response; never modified.
+var htmlContentType = []string{echo.MIMETextHTMLCharsetUTF8}
 
 // LoginForm shows the sign-in form, or the first-run page when there are no
 // users yet.
