@@ -10,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/countersign/countersign/models"
+	"github.com/countersign/countersign/models/modeltest"
 	"github.com/countersign/countersign/web/auth"
 )
 
@@ -283,5 +284,20 @@ func TestOperationsEndpoints(t *testing.T) {
 	f.store.Close()
 	if rec := f.do(http.MethodGet, "/readyz", nil, nil); rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("readyz with the database closed: %d, want 503", rec.Code)
+	}
+}
+
+func TestRolesGrantedElsewhereApplyWithoutWaiting(t *testing.T) {
+	f := newFixture(t)
+	u := f.users["none"]
+	if rec := f.do(http.MethodGet, "/audit", f.session(u), nil); rec.Code != http.StatusForbidden {
+		t.Fatalf("before: %d", rec.Code)
+	}
+	// As if another replica or the CLI assigned the role: straight to the store.
+	if _, err := f.store.AssignRole(t.Context(), modeltest.Admin, u.ID, models.RoleAuditor, 0); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.do(http.MethodGet, "/audit", f.session(u), nil); rec.Code != http.StatusOK {
+		t.Errorf("after the role was assigned elsewhere: %d, want 200", rec.Code)
 	}
 }

@@ -147,6 +147,13 @@ func (s *Server) authorize(p authz.Permission) echo.MiddlewareFunc {
 			}
 			if p != authz.SignedIn {
 				allowed, err := s.authz.CanAnywhere(user.ID, p)
+				if err == nil && !allowed {
+					// Roles may have changed on another replica or from the CLI
+					// since the last reload: check once more before refusing.
+					if err = s.authz.ReloadIfChanged(c.Request().Context()); err == nil {
+						allowed, err = s.authz.CanAnywhere(user.ID, p)
+					}
+				}
 				if err != nil {
 					return fmt.Errorf("authorize %s: %w", p, err)
 				}
