@@ -36,6 +36,8 @@ type Store struct {
 	now     func() time.Time
 	log     *slog.Logger
 	argon   Argon2Params
+	fp      *Fingerprinter
+	sched   ScheduleOptions
 }
 
 // Options configure Open.
@@ -51,6 +53,11 @@ type Options struct {
 	// Argon2 sets the cost of new password hashes (zero: the default).
 	// Tests lower it; production keeps the default.
 	Argon2 Argon2Params
+	// Fingerprinter fingerprints pasted secrets; nil refuses them (a
+	// validation error on the secret field).
+	Fingerprinter *Fingerprinter
+	// Schedule bounds rotation schedules (minimum interval).
+	Schedule ScheduleOptions
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL database.
@@ -73,7 +80,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Argon2.Time == 0 {
 		opts.Argon2 = DefaultArgon2Params
 	}
-	s := &Store{now: opts.Now, log: opts.Logger, argon: opts.Argon2}
+	s := &Store{now: opts.Now, log: opts.Logger, argon: opts.Argon2, fp: opts.Fingerprinter, sched: opts.Schedule}
 	cfg := &gorm.Config{
 		NowFunc:                func() time.Time { return s.Now() },
 		Logger:                 logger.Discard,
@@ -137,6 +144,12 @@ func SQLiteDSN(path string, readOnly bool) string {
 	}
 	return "file:" + path + "?" + q.Encode()
 }
+
+// Fingerprinter returns the store's fingerprinter (nil when none is set).
+func (s *Store) Fingerprinter() *Fingerprinter { return s.fp }
+
+// ScheduleOptions returns the limits applied to rotation schedules.
+func (s *Store) ScheduleOptions() ScheduleOptions { return s.sched }
 
 // Dialect returns the engine behind the store.
 func (s *Store) Dialect() Dialect { return s.dialect }

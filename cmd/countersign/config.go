@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/countersign/countersign/models"
 )
@@ -27,15 +29,48 @@ func (osEnv) Lookup(k string) (string, bool) { return os.LookupEnv(k) }
 
 // commonConfig are the flags every command that opens the database takes.
 type commonConfig struct {
-	Database  string
-	LogFormat string
-	LogLevel  string
+	Database       string
+	LogFormat      string
+	LogLevel       string
+	FingerprintKey string
+	KeyFile        string
+	MinRotation    time.Duration
 }
 
 func (c *commonConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Database, "database", "countersign.db", "SQLite file path or postgres:// URL")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.FingerprintKey, "fingerprint-key", "", "hex key (64 characters) of secret fingerprints; every replica needs the same")
+	fs.StringVar(&c.KeyFile, "fingerprint-key-file", "", "file holding the fingerprint key, created on first use (default: beside the SQLite file)")
+	fs.DurationVar(&c.MinRotation, "min-rotation-interval", models.DefaultMinRotationInterval, "shortest allowed gap between two rotations of a schedule")
+}
+
+// fingerprinter returns the fingerprinter of secrets: from --fingerprint-key,
+// else from --fingerprint-key-file, else from a file beside the SQLite
+// database (created with a random key on first use). It is never stored in
+// the database. On PostgreSQL a key or key file must be given, because
+// every replica needs the same key.
+func (c *commonConfig) fingerprinter() (*models.Fingerprinter, error) {
+	if c.FingerprintKey != "" {
+		key, err := hex.DecodeString(strings.TrimSpace(c.FingerprintKey))
+		if err != nil {
+			return nil, fmt.Errorf("--fingerprint-key must be hex: %w", err)
+		}
+		return models.NewFingerprinter(key)
+	}
+	path := c.KeyFile
+	if path == "" {
+		if models.IsPostgresDSN(c.Database) {
+			return nil, fmt.Errorf("on PostgreSQL, give --fingerprint-key or --fingerprint-key-file (the same on every replica)")
+		}
+		path = c.Database + ".fingerprint-key"
+	}
+	key, err := models.LoadOrCreateFingerprintKey(path)
+	if err != nil {
+		return nil, err
+	}
+	return models.NewFingerprinter(key)
 }
 
 func (c *commonConfig) validate() []string {
@@ -71,9 +106,22 @@ func (c *commonConfig) logger(w io.Writer) *slog.Logger {
 
 // openStore opens and migrates the database.
 func (c *commonConfig) openStore(ctx context.Context, log *slog.Logger) (*models.Store, error) {
-	s, err := models.Open(ctx, models.Options{DSN: c.Database, Logger: log})
+	opts := models.Options{DSN: c.Database, Logger: log, Schedule: models.ScheduleOptions{MinInterval: c.MinRotation}}
+	if !models.IsPostgresDSN(c.Database) || c.FingerprintKey != "" || c.KeyFile != "" {
+		fp, err := c.fingerprinter()
+		if err != nil {
+			return nil, err
+		}
+		opts.Fingerprinter = fp
+	}
+	s, err := models.Open(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", redactDSN(c.Database), err)
+	}
+	if opts.Fingerprinter == nil {
+		s.Close()
+		_, err := c.fingerprinter()
+		return nil, err
 	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()

@@ -116,6 +116,18 @@ func PostgresDSN(t testing.TB) string {
 	return u.String()
 }
 
+// FingerprintKey is the fixed fingerprint key of tests.
+var FingerprintKey = []byte("countersign-test-fingerprint-key-0123456789")
+
+// TestFingerprinter returns a Fingerprinter with FingerprintKey.
+func TestFingerprinter() *models.Fingerprinter {
+	f, err := models.NewFingerprinter(FingerprintKey)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
 // Open opens and migrates a store on a fresh database of the engine, with
 // the given clock (nil: a new Clock). The store is closed when the test ends.
 func Open(t testing.TB, e Engine, clock *Clock) *models.Store {
@@ -123,7 +135,8 @@ func Open(t testing.TB, e Engine, clock *Clock) *models.Store {
 	if clock == nil {
 		clock = NewClock()
 	}
-	s, err := models.Open(context.Background(), models.Options{DSN: e.DSN(t), Now: clock.Now, Argon2: CheapArgon2})
+	s, err := models.Open(context.Background(), models.Options{DSN: e.DSN(t), Now: clock.Now, Argon2: CheapArgon2,
+		Fingerprinter: TestFingerprinter()})
 	if err != nil {
 		t.Fatalf("open %s store: %v", e.Name, err)
 	}
