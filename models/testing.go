@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+
+	"gorm.io/gorm"
 )
 
 // TamperAuditForTest overwrites one column of a stored audit event, bypassing
@@ -16,3 +18,7 @@ func (s *Store) TamperAuditForTest(ctx context.Context, id uint64, column, value
 	}
 	return s.w(ctx).Model(&AuditEvent{}).Where("id = ?", id).Update(column, value).Error
 }
+
+// RawForTest returns the write pool for test fixtures that need rows the
+// store's methods do not create directly. Nothing in the application calls it.
+func (s *Store) RawForTest(ctx context.Context) *gorm.DB { return s.w(ctx) }

@@ -1,0 +1,387 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// FindingState filters findings by their state.
+type FindingState string
+
+// Finding states as the list shows them.
+const (
+	// FindingOpen: unresolved and not covered by a live exception.
+	FindingOpen FindingState = "open"
+	// FindingExcepted: unresolved, covered by an approved, unexpired exception.
+	FindingExcepted FindingState = "excepted"
+	FindingResolved FindingState = "resolved"
+	FindingAll      FindingState = "all"
+)
+
+// FindingFilter narrows the findings list. Every field is optional.
+type FindingFilter struct {
+	ListParams
+	Scope         TeamScope
+	State         FindingState
+	Severity      Severity
+	RuleID        string
+	TeamID        uint
+	EnvironmentID uint
+	// Framework keeps findings of rules mapped to the framework (its id) or
+	// to one control (a control id).
+	Framework  string
+	ObjectType string
+	ObjectID   uint
+}
+
+// FindingRow is a finding in a list, with names and its exception.
+type FindingRow struct {
+	Finding
+	TeamName         string
+	EnvironmentName  string
+	ExceptionID      *uint
+	ExceptionExpires *time.Time
+}
+
+// Rule returns the finding's rule.
+func (f Finding) Rule() Rule { r, _ := RuleCatalog().Rule(f.RuleID); return r }
+
+// Controls returns the framework controls the finding's rule maps to.
+func (f Finding) Controls() []Control { return RuleCatalog().ControlsOf(f.RuleID) }
+
+// liveException is the SQL condition "an approved exception covers the
+// finding and has not expired".
+const liveException = `EXISTS (SELECT 1 FROM risk_exceptions rx WHERE rx.finding_key = findings.key AND rx.status = 'approved' AND rx.expires_at > ?)`
+
+// findingsQuery applies the filter's conditions.
+func (s *Store) findingsQuery(ctx context.Context, f FindingFilter) (*gorm.DB, error) {
+	q := f.Scope.apply(s.r(ctx).Table("findings"), "findings.team_id")
+	now := s.Now()
+	switch f.State {
+	case "", FindingOpen:
+		q = q.Where("findings.resolved_at IS NULL").Where("NOT "+liveException, now)
+	case FindingExcepted:
+		q = q.Where("findings.resolved_at IS NULL").Where(liveException, now)
+	case FindingResolved:
+		q = q.Where("findings.resolved_at IS NOT NULL")
+	case FindingAll:
+	default:
+		v := NewValidationError()
+		v.Add("state", "Choose open, excepted, resolved or all.")
+		return nil, v
+	}
+	if f.Severity != "" {
+		q = q.Where("findings.severity = ?", f.Severity)
+	}
+	if f.RuleID != "" {
+		q = q.Where("findings.rule_id = ?", f.RuleID)
+	}
+	if f.TeamID != 0 {
+		q = q.Where("findings.team_id = ?", f.TeamID)
+	}
+	if f.EnvironmentID != 0 {
+		q = q.Where("findings.environment_id = ?", f.EnvironmentID)
+	}
+	if f.Framework != "" {
+		cat := RuleCatalog()
+		rules := cat.RulesOfFramework(f.Framework)
+		if _, isControl := cat.Control(f.Framework); isControl {
+			rules = cat.RulesOfControl(f.Framework)
+		}
+		if len(rules) == 0 {
+			rules = []string{"-"}
+		}
+		q = q.Where("findings.rule_id IN ?", rules)
+	}
+	if f.ObjectType != "" {
+		q = q.Where("findings.object_type = ?", f.ObjectType)
+		if f.ObjectID != 0 {
+			q = q.Where("findings.object_id = ?", f.ObjectID)
+		}
+	}
+	if f.Search != "" {
+		p := likePattern(f.Search)
+		q = q.Where(`(LOWER(findings.object_name) LIKE ? ESCAPE '\' OR LOWER(findings.detail) LIKE ? ESCAPE '\' OR LOWER(findings.rule_id) LIKE ? ESCAPE '\')`, p, p, p)
+	}
+	return q, nil
+}
+
+// Findings lists findings with filters, search, sorting and pagination.
+// The default order is worst severity first, then newest.
+func (s *Store) Findings(ctx context.Context, f FindingFilter) (Page[FindingRow], error) {
+	f.ListParams = f.ListParams.Normalize()
+	page := Page[FindingRow]{Params: f.ListParams}
+	q, err := s.findingsQuery(ctx, f)
+	if err != nil {
+		return page, err
+	}
+	if err := q.Count(&page.Total).Error; err != nil {
+		return page, fmt.Errorf("count findings: %w", err)
+	}
+	sevRank := "CASE findings.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END"
+	order := f.orderBy(map[string]string{"severity": sevRank, "rule": "findings.rule_id", "object": "findings.object_name",
+		"first_seen": "findings.first_seen_at", "team": "teams.name", "environment": "environments.name"},
+		sevRank+" DESC, findings.first_seen_at DESC")
+	q, _ = s.findingsQuery(ctx, f)
+	err = q.Select(`findings.*, teams.name AS team_name, environments.name AS environment_name,
+		(SELECT rx.id FROM risk_exceptions rx WHERE rx.finding_key = findings.key AND rx.status = 'approved' AND rx.expires_at > ? ORDER BY rx.expires_at DESC LIMIT 1) AS exception_id,
+		(SELECT MAX(rx.expires_at) FROM risk_exceptions rx WHERE rx.finding_key = findings.key AND rx.status = 'approved' AND rx.expires_at > ?) AS exception_expires`, s.Now(), s.Now()).
+		Joins("JOIN teams ON teams.id = findings.team_id").
+		Joins("LEFT JOIN environments ON environments.id = findings.environment_id").
+		Order(order).Order("findings.id").Limit(f.PerPage).Offset(f.Offset()).Scan(&page.Items).Error
+	if err != nil {
+		return page, fmt.Errorf("list findings: %w", err)
+	}
+	for i := range page.Items {
+		if t := page.Items[i].ExceptionExpires; t != nil {
+			u := t.UTC()
+			page.Items[i].ExceptionExpires = &u
+		}
+	}
+	return page, nil
+}
+
+// FindingByID returns one finding.
+func (s *Store) FindingByID(ctx context.Context, id uint) (Finding, error) {
+	var f Finding
+	return f, mapError(s.r(ctx).First(&f, id).Error)
+}
+
+// SeverityCounts counts open findings (not excepted) by severity.
+type SeverityCounts map[Severity]int64
+
+// Total is the sum over severities.
+func (c SeverityCounts) Total() int64 {
+	var n int64
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// OpenFindingCounts counts open findings by severity within the scope.
+func (s *Store) OpenFindingCounts(ctx context.Context, scope TeamScope) (SeverityCounts, error) {
+	q, _ := s.findingsQuery(ctx, FindingFilter{Scope: scope, State: FindingOpen})
+	var rows []struct {
+		Severity Severity
+		N        int64
+	}
+	if err := q.Select("findings.severity, COUNT(*) AS n").Group("findings.severity").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count findings: %w", err)
+	}
+	out := SeverityCounts{}
+	for _, r := range rows {
+		out[r.Severity] = r.N
+	}
+	return out, nil
+}
+
+// ExceptionStatus is the state of a risk exception.
+type ExceptionStatus string
+
+// Exception states.
+const (
+	ExceptionPending  ExceptionStatus = "pending"
+	ExceptionApproved ExceptionStatus = "approved"
+	ExceptionRejected ExceptionStatus = "rejected"
+	ExceptionExpired  ExceptionStatus = "expired"
+)
+
+// RiskException accepts the risk of one finding until it expires. It is
+// requested by one person and decided by another (governance or admin).
+type RiskException struct {
+	ID            uint `gorm:"primaryKey"`
+	FindingKey    string
+	RuleID        string
+	Justification string
+	RequestedByID uint
+	DecidedByID   *uint
+	Status        ExceptionStatus
+	ExpiresAt     time.Time
+	CreatedAt     time.Time
+	DecidedAt     *time.Time
+
+	RequestedBy User  `gorm:"foreignKey:RequestedByID"`
+	DecidedBy   *User `gorm:"foreignKey:DecidedByID"`
+}
+
+// MaxExceptionDays bounds how long an exception may last.
+const MaxExceptionDays = 365
+
+// ExceptionInput is the request form of an exception.
+type ExceptionInput struct {
+	Justification string
+	ExpiresAt     time.Time
+}
+
+// Validate checks the input against the current time.
+func (in ExceptionInput) Validate(now time.Time) error {
+	v := NewValidationError()
+	if n := len(strings.TrimSpace(in.Justification)); n < 20 || n > 4000 {
+		v.Add("justification", "Explain in 20 to 4000 characters why the risk is acceptable and what limits it.")
+	}
+	switch {
+	case in.ExpiresAt.IsZero():
+		v.Add("expires_at", "Choose the date the exception ends.")
+	case !in.ExpiresAt.After(now):
+		v.Add("expires_at", "The end date must be in the future.")
+	case in.ExpiresAt.After(now.AddDate(0, 0, MaxExceptionDays)):
+		v.Add("expires_at", fmt.Sprintf("An exception lasts at most %d days.", MaxExceptionDays))
+	}
+	return v.Err()
+}
+
+// RequestException asks to accept the risk of a finding. The finding must be
+// open and have no pending or live exception.
+func (s *Store) RequestException(ctx context.Context, actor Actor, findingID uint, in ExceptionInput) (RiskException, error) {
+	var ex RiskException
+	if err := in.Validate(s.Now()); err != nil {
+		return ex, err
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var f Finding
+		if err := tx.First(&f, findingID).Error; err != nil {
+			return mapError(err)
+		}
+		if f.ResolvedAt != nil {
+			return fmt.Errorf("%w: the finding is resolved", ErrInvalidTransition)
+		}
+		var n int64
+		tx.Model(&RiskException{}).Where("finding_key = ? AND (status = ? OR (status = ? AND expires_at > ?))",
+			f.Key, ExceptionPending, ExceptionApproved, s.Now()).Count(&n)
+		if n > 0 {
+			return fmt.Errorf("%w: the finding already has a pending or live exception", ErrConflict)
+		}
+		ex = RiskException{FindingKey: f.Key, RuleID: f.RuleID, Justification: strings.TrimSpace(in.Justification),
+			RequestedByID: actor.UserID, Status: ExceptionPending, ExpiresAt: in.ExpiresAt.UTC()}
+		if err := tx.Omit("RequestedBy", "DecidedBy").Create(&ex).Error; err != nil {
+			return fmt.Errorf("create exception: %w", err)
+		}
+		return s.appendAudit(tx, actor, AuditEntry{Action: "exception.request", ObjectType: "finding", ObjectID: fmt.Sprint(f.ID),
+			After: map[string]any{"exception": ex.ID, "finding": f.Key, "expires_at": ex.ExpiresAt, "justification": ex.Justification}})
+	})
+	return ex, err
+}
+
+// DecideException approves or rejects a pending exception. The requester
+// may not decide their own request.
+func (s *Store) DecideException(ctx context.Context, actor Actor, id uint, approve bool) (RiskException, error) {
+	var ex RiskException
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.First(&ex, id).Error; err != nil {
+			return mapError(err)
+		}
+		if ex.Status != ExceptionPending {
+			return fmt.Errorf("%w: the exception is %s", ErrInvalidTransition, ex.Status)
+		}
+		if ex.RequestedByID == actor.UserID {
+			return fmt.Errorf("%w: you requested this exception, so someone else must decide it", ErrForbidden)
+		}
+		if approve && !ex.ExpiresAt.After(s.Now()) {
+			return fmt.Errorf("%w: the exception's end date has passed", ErrInvalidTransition)
+		}
+		now := s.Now()
+		uid := actor.UserID
+		ex.DecidedByID, ex.DecidedAt, ex.Status = &uid, &now, ExceptionRejected
+		action := "exception.reject"
+		if approve {
+			ex.Status, action = ExceptionApproved, "exception.approve"
+		}
+		if err := tx.Model(&RiskException{}).Where("id = ?", ex.ID).Updates(map[string]any{"status": ex.Status,
+			"decided_by_id": uid, "decided_at": now}).Error; err != nil {
+			return fmt.Errorf("decide exception: %w", err)
+		}
+		return s.appendAudit(tx, actor, AuditEntry{Action: action, ObjectType: "exception", ObjectID: fmt.Sprint(ex.ID),
+			After: map[string]any{"finding": ex.FindingKey, "status": ex.Status, "expires_at": ex.ExpiresAt}})
+	})
+	return ex, err
+}
+
+// ExpireExceptions marks approved exceptions past their end as expired, so
+// their findings count as open again (they already do, by date; this makes
+// the change visible in the audit log). It returns how many expired.
+func (s *Store) ExpireExceptions(ctx context.Context) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var due []RiskException
+		if err := tx.Where("status = ? AND expires_at <= ?", ExceptionApproved, s.Now()).Find(&due).Error; err != nil {
+			return err
+		}
+		for _, ex := range due {
+			if err := tx.Model(&RiskException{}).Where("id = ?", ex.ID).Update("status", ExceptionExpired).Error; err != nil {
+				return err
+			}
+			if err := s.appendAudit(tx, SystemActor("exceptions"), AuditEntry{Action: "exception.expire", ObjectType: "exception",
+				ObjectID: fmt.Sprint(ex.ID), After: map[string]any{"finding": ex.FindingKey}}); err != nil {
+				return err
+			}
+		}
+		n = len(due)
+		return nil
+	})
+	return n, err
+}
+
+// ExceptionsOf lists the exceptions of a finding, newest first.
+func (s *Store) ExceptionsOf(ctx context.Context, findingKey string) ([]RiskException, error) {
+	var out []RiskException
+	err := s.r(ctx).Preload("RequestedBy").Preload("DecidedBy").Where("finding_key = ?", findingKey).Order("id DESC").Find(&out).Error
+	return out, err
+}
+
+// ExceptionRow is an exception in the list, with its finding.
+type ExceptionRow struct {
+	RiskException
+	FindingID       uint
+	ObjectName      string
+	TeamID          uint
+	RequestedByName string
+	DecidedByName   string
+}
+
+// ExceptionFilter narrows the exception list.
+type ExceptionFilter struct {
+	ListParams
+	Scope  TeamScope
+	Status ExceptionStatus
+}
+
+// Exceptions lists exceptions of findings in scope, pending first.
+func (s *Store) Exceptions(ctx context.Context, f ExceptionFilter) (Page[ExceptionRow], error) {
+	f.ListParams = f.ListParams.Normalize()
+	page := Page[ExceptionRow]{Params: f.ListParams}
+	build := func() *gorm.DB {
+		q := f.Scope.apply(s.r(ctx).Table("risk_exceptions").Joins("JOIN findings ON findings.key = risk_exceptions.finding_key"), "findings.team_id")
+		if f.Status != "" {
+			q = q.Where("risk_exceptions.status = ?", f.Status)
+		}
+		if f.Search != "" {
+			p := likePattern(f.Search)
+			q = q.Where(`(LOWER(findings.object_name) LIKE ? ESCAPE '\' OR LOWER(risk_exceptions.justification) LIKE ? ESCAPE '\')`, p, p)
+		}
+		return q
+	}
+	if err := build().Count(&page.Total).Error; err != nil {
+		return page, fmt.Errorf("count exceptions: %w", err)
+	}
+	err := build().Select(`risk_exceptions.*, findings.id AS finding_id, findings.object_name, findings.team_id,
+		ru.name AS requested_by_name, du.name AS decided_by_name`).
+		Joins("JOIN users ru ON ru.id = risk_exceptions.requested_by_id").
+		Joins("LEFT JOIN users du ON du.id = risk_exceptions.decided_by_id").
+		Order("CASE risk_exceptions.status WHEN 'pending' THEN 0 ELSE 1 END, risk_exceptions.id DESC").
+		Limit(f.PerPage).Offset(f.Offset()).Scan(&page.Items).Error
+	if err != nil {
+		return page, fmt.Errorf("list exceptions: %w", err)
+	}
+	return page, nil
+}
+
+// ExceptionByID returns one exception.
+func (s *Store) ExceptionByID(ctx context.Context, id uint) (RiskException, error) {
+	var ex RiskException
+	return ex, mapError(s.r(ctx).Preload("RequestedBy").Preload("DecidedBy").First(&ex, id).Error)
+}
