@@ -128,18 +128,35 @@ func (s *Store) Findings(ctx context.Context, f FindingFilter) (Page[FindingRow]
 		sevRank+" DESC, findings.first_seen_at DESC")
 	q, _ = s.findingsQuery(ctx, f)
 	err = q.Select(`findings.*, teams.name AS team_name, environments.name AS environment_name,
-		(SELECT rx.id FROM risk_exceptions rx WHERE rx.finding_key = findings.key AND rx.status = 'approved' AND rx.expires_at > ? ORDER BY rx.expires_at DESC LIMIT 1) AS exception_id,
-		(SELECT MAX(rx.expires_at) FROM risk_exceptions rx WHERE rx.finding_key = findings.key AND rx.status = 'approved' AND rx.expires_at > ?) AS exception_expires`, s.Now(), s.Now()).
+		(SELECT rx.id FROM risk_exceptions rx WHERE rx.finding_key = findings.key AND rx.status = 'approved' AND rx.expires_at > ? ORDER BY rx.expires_at DESC LIMIT 1) AS exception_id`, s.Now()).
 		Joins("JOIN teams ON teams.id = findings.team_id").
 		Joins("LEFT JOIN environments ON environments.id = findings.environment_id").
 		Order(order).Order("findings.id").Limit(f.PerPage).Offset(f.Offset()).Scan(&page.Items).Error
 	if err != nil {
 		return page, fmt.Errorf("list findings: %w", err)
 	}
-	for i := range page.Items {
-		if t := page.Items[i].ExceptionExpires; t != nil {
-			u := t.UTC()
-			page.Items[i].ExceptionExpires = &u
+	// The end of each live exception, read by id: an aggregate over a
+	// timestamp comes back as text on SQLite.
+	var ids []uint
+	for _, it := range page.Items {
+		if it.ExceptionID != nil {
+			ids = append(ids, *it.ExceptionID)
+		}
+	}
+	if len(ids) > 0 {
+		var exs []RiskException
+		if err := s.r(ctx).Select("id, expires_at").Where("id IN ?", ids).Find(&exs).Error; err != nil {
+			return page, fmt.Errorf("list exceptions of findings: %w", err)
+		}
+		ends := map[uint]time.Time{}
+		for _, ex := range exs {
+			ends[ex.ID] = ex.ExpiresAt.UTC()
+		}
+		for i, it := range page.Items {
+			if it.ExceptionID != nil {
+				end := ends[*it.ExceptionID]
+				page.Items[i].ExceptionExpires = &end
+			}
 		}
 	}
 	return page, nil
@@ -384,4 +401,10 @@ func (s *Store) Exceptions(ctx context.Context, f ExceptionFilter) (Page[Excepti
 func (s *Store) ExceptionByID(ctx context.Context, id uint) (RiskException, error) {
 	var ex RiskException
 	return ex, mapError(s.r(ctx).Preload("RequestedBy").Preload("DecidedBy").First(&ex, id).Error)
+}
+
+// FindingByKey returns the finding with the key.
+func (s *Store) FindingByKey(ctx context.Context, key string) (Finding, error) {
+	var f Finding
+	return f, mapError(s.r(ctx).Where("key = ?", key).First(&f).Error)
 }

@@ -99,7 +99,10 @@ func TestRecomputeFindingsLifecycle(t *testing.T) {
 			t.Fatalf("second decision: %v", err)
 		}
 		open, _ := s.Findings(ctx, models.FindingFilter{Scope: models.TeamScope{All: true}})
-		excepted, _ := s.Findings(ctx, models.FindingFilter{Scope: models.TeamScope{All: true}, State: models.FindingExcepted})
+		excepted, err := s.Findings(ctx, models.FindingFilter{Scope: models.TeamScope{All: true}, State: models.FindingExcepted})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if open.Total != 1 || excepted.Total != 1 || excepted.Items[0].ExceptionExpires == nil {
 			t.Fatalf("open %d, excepted %d after approval", open.Total, excepted.Total)
 		}

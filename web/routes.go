@@ -35,6 +35,7 @@ type handlerSet struct {
 	audit    *handlers.Audit
 	servers  *handlers.Servers
 	tools    *handlers.Tools
+	findings *handlers.Findings
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -47,6 +48,8 @@ var (
 	auditRead  = authz.Permission{Object: authz.ObjAudit, Action: authz.ActRead}
 	invRead    = authz.Permission{Object: authz.ObjInventory, Action: authz.ActRead}
 	invWrite   = authz.Permission{Object: authz.ObjInventory, Action: authz.ActWrite}
+	findRead   = authz.Permission{Object: authz.ObjFindings, Action: authz.ActRead}
+	excWrite   = authz.Permission{Object: authz.ObjExceptions, Action: authz.ActWrite}
 )
 
 // routeTable is the one route table of Countersign. Every route declares
@@ -86,6 +89,15 @@ func routeTable(h handlerSet) []route {
 		{post, "/tools/:id/risk", invWrite, h.tools.SetRisk, ""},
 		{post, "/tools/:id/review", invWrite, h.tools.Review, ""},
 		{post, "/tools/:id/delete", invWrite, h.tools.Delete, ""},
+
+		// Posture findings, the rule catalog and risk exceptions.
+		{get, "/findings", findRead, h.findings.List, "Findings"},
+		{get, "/findings/rules", findRead, h.findings.Rules, ""},
+		{get, "/findings/:id", findRead, h.findings.Show, ""},
+		{post, "/findings/:id/exceptions", excWrite, h.findings.RequestException, ""},
+		{get, "/exceptions", findRead, h.findings.Exceptions, ""},
+		{post, "/exceptions/:id/approve", excWrite, h.findings.Approve, ""},
+		{post, "/exceptions/:id/reject", excWrite, h.findings.Reject, ""},
 
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},

@@ -43,6 +43,14 @@ var routeAccess = map[string][]string{
 	"POST /tools/:id/review":         {"governance"},
 	"POST /tools/:id/delete":         {"governance"},
 
+	"GET /findings":                 readers,
+	"GET /findings/rules":           readers,
+	"GET /findings/:id":             readers,
+	"POST /findings/:id/exceptions": {"admin", "governance"},
+	"GET /exceptions":               readers,
+	"POST /exceptions/:id/approve":  {"admin", "governance"},
+	"POST /exceptions/:id/reject":   {"admin", "governance"},
+
 	"GET /audit":         {"admin", "auditor"},
 	"POST /audit/verify": {"admin", "auditor"},
 

@@ -67,7 +67,8 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		return nil, fmt.Errorf("load static assets: %w", err)
 	}
 	s := &Server{cfg: cfg, echo: echo.New(), store: store, authz: az, log: log,
-		base: &handlers.Base{Assets: assets, Authz: az, Desktop: cfg.Desktop, Version: cfg.Version, Log: log}}
+		base: &handlers.Base{Assets: assets, Authz: az, Desktop: cfg.Desktop, Version: cfg.Version, Log: log,
+			Findings: models.NewFindingsRefresher(store)}}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -87,6 +88,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		audit:    &handlers.Audit{Base: s.base, Store: store},
 		servers:  &handlers.Servers{Base: s.base, Store: store},
 		tools:    &handlers.Tools{Base: s.base, Store: store},
+		findings: &handlers.Findings{Base: s.base, Store: store},
 		static:   echo.WrapHandler(assets),
 		metrics:  m.handler(),
 	}
