@@ -18,6 +18,7 @@ import (
 	"github.com/countersign/countersign/views"
 	"github.com/countersign/countersign/web/auth"
 	"github.com/countersign/countersign/web/authz"
+	"github.com/countersign/countersign/web/scheduler"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -51,6 +52,7 @@ type Server struct {
 	log    *slog.Logger
 	base   *handlers.Base
 	routes []route
+	sched  *scheduler.Scheduler
 }
 
 // New builds the server: authorisation, handlers, middleware and routes.
@@ -66,9 +68,16 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("load static assets: %w", err)
 	}
+	refresher := models.NewFindingsRefresher(store)
 	s := &Server{cfg: cfg, echo: echo.New(), store: store, authz: az, log: log,
 		base: &handlers.Base{Assets: assets, Authz: az, Desktop: cfg.Desktop, Version: cfg.Version, Log: log,
-			Findings: models.NewFindingsRefresher(store)}}
+			Findings: refresher},
+		sched: scheduler.New(store, log, scheduler.Options{Now: cfg.Now})}
+	for _, j := range jobs(store) {
+		if err := s.sched.Add(j); err != nil {
+			return nil, err
+		}
+	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -224,6 +233,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	go s.reloadRoles(bg)
+	s.sched.Start()
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -246,8 +256,15 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
+	s.log.Info("shutting down: waiting for running jobs")
+	if err := s.sched.Stop(shutdownCtx); err != nil {
+		return err
+	}
 	return nil
 }
+
+// Scheduler returns the job scheduler (for the Jobs page and tests).
+func (s *Server) Scheduler() *scheduler.Scheduler { return s.sched }
 
 // reloadRoles picks up role changes made on other replicas.
 func (s *Server) reloadRoles(ctx context.Context) {

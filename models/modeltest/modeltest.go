@@ -132,17 +132,24 @@ func TestFingerprinter() *models.Fingerprinter {
 // the given clock (nil: a new Clock). The store is closed when the test ends.
 func Open(t testing.TB, e Engine, clock *Clock) *models.Store {
 	t.Helper()
+	return OpenDSN(t, e.DSN(t), clock)
+}
+
+// OpenDSN opens and migrates a store on an existing database; two stores on
+// one DSN are two replicas with separate connection pools.
+func OpenDSN(t testing.TB, dsn string, clock *Clock) *models.Store {
+	t.Helper()
 	if clock == nil {
 		clock = NewClock()
 	}
-	s, err := models.Open(context.Background(), models.Options{DSN: e.DSN(t), Now: clock.Now, Argon2: CheapArgon2,
+	s, err := models.Open(context.Background(), models.Options{DSN: dsn, Now: clock.Now, Argon2: CheapArgon2,
 		Fingerprinter: TestFingerprinter()})
 	if err != nil {
-		t.Fatalf("open %s store: %v", e.Name, err)
+		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate %s store: %v", e.Name, err)
+		t.Fatalf("migrate store: %v", err)
 	}
 	return s
 }

@@ -1,0 +1,29 @@
+package web
+
+import (
+	"context"
+
+	"github.com/countersign/countersign/models"
+	"github.com/countersign/countersign/web/scheduler"
+)
+
+// jobs are Countersign's scheduled jobs. Each is a plain function of the
+// store; the scheduler adds the exactly-once claim, panic recovery and the
+// run record.
+func jobs(store *models.Store) []scheduler.Job {
+	return []scheduler.Job{
+		{Name: "findings-recompute", Spec: "*/15 * * * *",
+			Description: "Recompute posture findings from the inventory (they are also recomputed after every change).",
+			Run: func(ctx context.Context) (map[string]int64, error) {
+				res, err := store.RecomputeFindings(ctx)
+				return map[string]int64{"open": int64(res.Open), "opened": int64(res.Opened), "resolved": int64(res.Resolved),
+					"ms": res.Duration.Milliseconds()}, err
+			}},
+		{Name: "exceptions-expire", Spec: "*/5 * * * *",
+			Description: "Mark risk exceptions past their end date as expired; their findings are open again.",
+			Run: func(ctx context.Context) (map[string]int64, error) {
+				n, err := store.ExpireExceptions(ctx)
+				return map[string]int64{"expired": int64(n)}, err
+			}},
+	}
+}
