@@ -29,13 +29,23 @@ func cmdSeed(ctx context.Context, args []string, env envSource, stdout, stderr i
 		return err
 	}
 	if sum.Skipped {
-		fmt.Fprintln(stdout, "demo data is already present; nothing changed")
+		fmt.Fprintln(stdout, "demo teams and people are already present")
+	} else {
+		fmt.Fprintf(stdout, "created %d teams and %d demo users:\n", sum.Teams, len(sum.Users))
+		for _, u := range sum.Users {
+			fmt.Fprintln(stdout, "  ", u)
+		}
+		fmt.Fprintf(stdout, "demo users' password (shown once): %s\n", sum.Password)
+	}
+	inv, err := store.SeedDemoInventory(ctx)
+	if err != nil {
+		return err
+	}
+	if inv.Skipped {
+		fmt.Fprintln(stdout, "demo inventory is already present; nothing changed")
 		return nil
 	}
-	fmt.Fprintf(stdout, "created %d teams and %d demo users:\n", sum.Teams, len(sum.Users))
-	for _, u := range sum.Users {
-		fmt.Fprintln(stdout, "  ", u)
-	}
-	fmt.Fprintf(stdout, "demo users' password (shown once): %s\n", sum.Password)
+	fmt.Fprintf(stdout, "created %d servers, %d tools, %d key policy entries and %d credentials; %d findings are open\n",
+		inv.Servers, inv.Tools, inv.Policies, inv.Credentials, inv.Findings)
 	return nil
 }
