@@ -38,3 +38,28 @@ func TestSeedDemoInventory(t *testing.T) {
 		t.Fatalf("audit chain after seed: %+v %v", v, err)
 	}
 }
+
+func TestSeedScale(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, s *models.Store, _ *modeltest.Clock) {
+		ctx := context.Background()
+		sum, err := s.SeedScale(ctx, models.ScaleOptions{Servers: 60, Credentials: 600, Audit: 300, Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Servers != 60 || sum.Credentials != 600 || sum.Tools != 180 || sum.Audit != 300 || sum.Findings == 0 {
+			t.Fatalf("summary = %+v", sum)
+		}
+		page, err := s.Servers(ctx, models.ServerFilter{Scope: models.TeamScope{All: true}})
+		if err != nil || page.Total != 60 {
+			t.Fatalf("servers = %d, %v", page.Total, err)
+		}
+		v, err := s.VerifyAudit(ctx)
+		if err != nil || !v.OK || v.Events < 300 {
+			t.Fatalf("audit chain after scale seed: %+v %v", v, err)
+		}
+		// A second run adds more, with fresh slugs.
+		if _, err := s.SeedScale(ctx, models.ScaleOptions{Servers: 5, Credentials: 10, Seed: 8}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

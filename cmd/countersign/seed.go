@@ -5,13 +5,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/countersign/countersign/models"
 )
 
 func cmdSeed(ctx context.Context, args []string, env envSource, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "scale" {
+		return cmdSeedScale(ctx, args[1:], env, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "demo" {
-		return fmt.Errorf("%w: countersign seed demo", errUsage)
+		return fmt.Errorf("%w: countersign seed demo | countersign seed scale --servers N --credentials M --audit A", errUsage)
 	}
 	var cfg commonConfig
 	fs := flag.NewFlagSet("seed demo", flag.ContinueOnError)
@@ -47,5 +51,50 @@ func cmdSeed(ctx context.Context, args []string, env envSource, stdout, stderr i
 	}
 	fmt.Fprintf(stdout, "created %d servers, %d tools, %d key policy entries and %d credentials; %d findings are open\n",
 		inv.Servers, inv.Tools, inv.Policies, inv.Credentials, inv.Findings)
+	return nil
+}
+
+func cmdSeedScale(ctx context.Context, args []string, env envSource, stdout, stderr io.Writer) error {
+	var cfg commonConfig
+	var o models.ScaleOptions
+	fs := flag.NewFlagSet("seed scale", flag.ContinueOnError)
+	cfg.register(fs)
+	fs.IntVar(&o.Servers, "servers", 1000, "number of MCP servers to generate")
+	fs.IntVar(&o.Credentials, "credentials", 10000, "number of credentials to generate")
+	fs.IntVar(&o.Audit, "audit", 0, "number of extra audit events to append to the chain")
+	var seed int64
+	fs.Int64Var(&seed, "seed", 1, "random seed (same seed, same data)")
+	validate := func() []string {
+		var p []string
+		if o.Servers < 0 || o.Credentials < 0 || o.Audit < 0 {
+			p = append(p, "--servers, --credentials and --audit must not be negative")
+		}
+		if o.Credentials > 0 && o.Servers == 0 {
+			p = append(p, "--credentials needs --servers > 0")
+		}
+		return append(cfg.validate(), p...)
+	}
+	if err := parseFlags(fs, args, env, validate); err != nil {
+		return err
+	}
+	o.Seed = uint64(seed)
+	store, err := cfg.openStore(ctx, cfg.logger(stderr))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	last := ""
+	o.Progress = func(step string, done, total int) {
+		if step != last || done == total {
+			fmt.Fprintf(stdout, "  %s: %d/%d\n", step, done, total)
+			last = step
+		}
+	}
+	sum, err := store.SeedScale(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "generated %d servers, %d tools, %d credentials, %d audit events (%d new teams, %d owners); %d findings open; took %s\n",
+		sum.Servers, sum.Tools, sum.Credentials, sum.Audit, sum.Teams, sum.Users, sum.Findings, sum.Took.Round(time.Millisecond))
 	return nil
 }
