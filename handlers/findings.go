@@ -56,7 +56,8 @@ func (h *Findings) List(c echo.Context) error {
 	fetch := func(p models.ListParams) (models.Page[models.FindingRow], error) {
 		g := f
 		g.ListParams = p
-		return h.Store.Findings(ctx, g)
+		page, err := h.Store.Findings(ctx, g)
+		return page.Page, err
 	}
 	if format := c.QueryParam("format"); format != "" {
 		cols := []string{"id", "rule", "severity", "title", "object_type", "object_id", "object", "team", "environment",
@@ -71,17 +72,14 @@ func (h *Findings) List(c echo.Context) error {
 				timeCell(r.ResolvedAt), timeCell(r.ExceptionExpires)}
 		}, fetch, f.ListParams)
 	}
-	page, err := fetch(f.ListParams)
+	result, err := h.Store.Findings(ctx, f)
 	if fields := Errors(err); fields != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fields["state"])
 	}
 	if err != nil {
 		return err
 	}
-	counts, err := h.Store.OpenFindingCounts(ctx, scope)
-	if err != nil {
-		return err
-	}
+	page, counts := result.Page, result.Counts
 	teams, envs, err := FilterOptions(c, h.Store, scope)
 	if err != nil {
 		return err

@@ -39,6 +39,8 @@ type Finding struct {
 	Key           string
 	RuleID        string
 	Severity      Severity
+	// SeverityRank is Severity.Rank(), stored to sort by.
+	SeverityRank  int
 	ObjectType    string // "server", "credential" or "tool"
 	ObjectID      uint
 	ObjectName    string
@@ -48,6 +50,9 @@ type Finding struct {
 	FirstSeenAt   time.Time
 	LastSeenAt    time.Time
 	ResolvedAt    *time.Time
+	// ExceptedUntil is the end of the approved exception covering the
+	// finding, copied here when the exception is approved.
+	ExceptedUntil *time.Time
 }
 
 // FindingResult is one finding produced by a rule, before it is stored.

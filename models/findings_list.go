@@ -38,12 +38,12 @@ type FindingFilter struct {
 	ObjectID   uint
 }
 
-// FindingRow is a finding in a list, with names and its exception.
+// FindingRow is a finding in a list, with names and its live exception.
 type FindingRow struct {
 	Finding
-	TeamName         string
-	EnvironmentName  string
-	ExceptionID      *uint
+	TeamName        string
+	EnvironmentName string
+	// ExceptionExpires is the end of the live exception, if any.
 	ExceptionExpires *time.Time
 }
 
@@ -53,9 +53,6 @@ func (f Finding) Rule() Rule { r, _ := RuleCatalog().Rule(f.RuleID); return r }
 // Controls returns the framework controls the finding's rule maps to.
 func (f Finding) Controls() []Control { return RuleCatalog().ControlsOf(f.RuleID) }
 
-// liveException is the SQL condition "an approved exception covers the
-// finding and has not expired".
-const liveException = `EXISTS (SELECT 1 FROM risk_exceptions rx WHERE rx.finding_key = findings.key AND rx.status = 'approved' AND rx.expires_at > ?)`
 
 // findingsQuery applies the filter's conditions.
 func (s *Store) findingsQuery(ctx context.Context, f FindingFilter) (*gorm.DB, error) {
@@ -63,9 +60,9 @@ func (s *Store) findingsQuery(ctx context.Context, f FindingFilter) (*gorm.DB, e
 	now := s.Now()
 	switch f.State {
 	case "", FindingOpen:
-		q = q.Where("findings.resolved_at IS NULL").Where("NOT "+liveException, now)
+		q = q.Where("findings.resolved_at IS NULL AND (findings.excepted_until IS NULL OR findings.excepted_until <= ?)", now)
 	case FindingExcepted:
-		q = q.Where("findings.resolved_at IS NULL").Where(liveException, now)
+		q = q.Where("findings.resolved_at IS NULL AND findings.excepted_until > ?", now)
 	case FindingResolved:
 		q = q.Where("findings.resolved_at IS NOT NULL")
 	case FindingAll:
@@ -78,7 +75,14 @@ func (s *Store) findingsQuery(ctx context.Context, f FindingFilter) (*gorm.DB, e
 		q = q.Where("findings.severity = ?", f.Severity)
 	}
 	if f.RuleID != "" {
-		q = q.Where("findings.rule_id = ?", f.RuleID)
+		// On SQLite, "+" keeps the planner on the covering list index
+		// instead of the single-column rule index, which would read the
+		// table for every finding of a common rule.
+		if s.dialect == DialectSQLite {
+			q = q.Where("+findings.rule_id = ?", f.RuleID)
+		} else {
+			q = q.Where("findings.rule_id = ?", f.RuleID)
+		}
 	}
 	if f.TeamID != 0 {
 		q = q.Where("findings.team_id = ?", f.TeamID)
@@ -105,61 +109,117 @@ func (s *Store) findingsQuery(ctx context.Context, f FindingFilter) (*gorm.DB, e
 	}
 	if f.Search != "" {
 		p := likePattern(f.Search)
-		q = q.Where(`(LOWER(findings.object_name) LIKE ? ESCAPE '\' OR LOWER(findings.detail) LIKE ? ESCAPE '\' OR LOWER(findings.rule_id) LIKE ? ESCAPE '\')`, p, p, p)
+		// The object's name and the rule id: both are in the list index,
+		// so a search does not read the table.
+		q = q.Where("("+s.ilike("findings.object_name")+" OR "+s.ilike("findings.rule_id")+")", p, p)
 	}
 	return q, nil
 }
 
 // Findings lists findings with filters, search, sorting and pagination.
-// The default order is worst severity first, then newest.
-func (s *Store) Findings(ctx context.Context, f FindingFilter) (Page[FindingRow], error) {
+// The default order is worst severity first, then newest. Counts holds the
+// number of findings per severity for the same filter without its severity,
+// from the same scan that gives the total.
+func (s *Store) Findings(ctx context.Context, f FindingFilter) (FindingsPage, error) {
 	f.ListParams = f.ListParams.Normalize()
-	page := Page[FindingRow]{Params: f.ListParams}
-	q, err := s.findingsQuery(ctx, f)
+	page := FindingsPage{Page: Page[FindingRow]{Params: f.ListParams}, Counts: SeverityCounts{}}
+	all := f
+	all.Severity = ""
+	q, err := s.findingsQuery(ctx, all)
 	if err != nil {
 		return page, err
 	}
-	if err := q.Count(&page.Total).Error; err != nil {
+	var counts []struct {
+		Rank int
+		N    int64
+	}
+	if err := q.Select("findings.severity_rank AS rank, COUNT(*) AS n").Group("findings.severity_rank").Scan(&counts).Error; err != nil {
 		return page, fmt.Errorf("count findings: %w", err)
 	}
-	sevRank := "CASE findings.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END"
-	order := f.orderBy(map[string]string{"severity": sevRank, "rule": "findings.rule_id", "object": "findings.object_name",
-		"first_seen": "findings.first_seen_at", "team": "teams.name", "environment": "environments.name"},
-		sevRank+" DESC, findings.first_seen_at DESC")
-	q, _ = s.findingsQuery(ctx, f)
-	err = q.Select(`findings.*, teams.name AS team_name, environments.name AS environment_name,
-		(SELECT rx.id FROM risk_exceptions rx WHERE rx.finding_key = findings.key AND rx.status = 'approved' AND rx.expires_at > ? ORDER BY rx.expires_at DESC LIMIT 1) AS exception_id`, s.Now()).
-		Joins("JOIN teams ON teams.id = findings.team_id").
-		Joins("LEFT JOIN environments ON environments.id = findings.environment_id").
-		Order(order).Order("findings.id").Limit(f.PerPage).Offset(f.Offset()).Scan(&page.Items).Error
-	if err != nil {
-		return page, fmt.Errorf("list findings: %w", err)
-	}
-	// The end of each live exception, read by id: an aggregate over a
-	// timestamp comes back as text on SQLite.
-	var ids []uint
-	for _, it := range page.Items {
-		if it.ExceptionID != nil {
-			ids = append(ids, *it.ExceptionID)
-		}
-	}
-	if len(ids) > 0 {
-		var exs []RiskException
-		if err := s.r(ctx).Select("id, expires_at").Where("id IN ?", ids).Find(&exs).Error; err != nil {
-			return page, fmt.Errorf("list exceptions of findings: %w", err)
-		}
-		ends := map[uint]time.Time{}
-		for _, ex := range exs {
-			ends[ex.ID] = ex.ExpiresAt.UTC()
-		}
-		for i, it := range page.Items {
-			if it.ExceptionID != nil {
-				end := ends[*it.ExceptionID]
-				page.Items[i].ExceptionExpires = &end
+	for _, c := range counts {
+		for _, sev := range Severities {
+			if sev.Rank() == c.Rank {
+				page.Counts[sev] = c.N
 			}
 		}
 	}
+	page.Total = page.Counts.Total()
+	if f.Severity != "" {
+		page.Total = page.Counts[f.Severity]
+	}
+	order := f.orderBy(map[string]string{"severity": "findings.severity_rank", "rule": "findings.rule_id",
+		"object": "findings.object_name", "first_seen": "findings.first_seen_at", "team": "teams.name",
+		"environment": "environments.name"}, "findings.severity_rank DESC, findings.first_seen_at DESC")
+	q, _ = s.findingsQuery(ctx, f)
+	switch f.Sort {
+	case "team":
+		q = q.Joins("JOIN teams ON teams.id = findings.team_id")
+	case "environment":
+		q = q.Joins("LEFT JOIN environments ON environments.id = findings.environment_id")
+	}
+	// Two phases: the ids of the page from the list index alone (id DESC
+	// keeps a backward walk of the index in one direction), then the rows.
+	var ids []uint
+	err = q.Order(order).Order("findings.id DESC").Limit(f.PerPage).Offset(f.Offset()).Pluck("findings.id", &ids).Error
+	if err != nil {
+		return page, fmt.Errorf("list findings: %w", err)
+	}
+	var rows []Finding
+	if len(ids) > 0 {
+		if err := s.r(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+			return page, fmt.Errorf("list findings: %w", err)
+		}
+	}
+	byID := make(map[uint]Finding, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	teams, envs, err := s.nameMaps(ctx)
+	if err != nil {
+		return page, err
+	}
+	now := s.Now()
+	page.Items = make([]FindingRow, 0, len(ids))
+	for _, id := range ids {
+		r := byID[id]
+		row := FindingRow{Finding: r, TeamName: teams[r.TeamID]}
+		if r.EnvironmentID != nil {
+			row.EnvironmentName = envs[*r.EnvironmentID]
+		}
+		if r.ExceptedUntil != nil && r.ExceptedUntil.After(now) {
+			end := r.ExceptedUntil.UTC()
+			row.ExceptionExpires = &end
+		}
+		page.Items = append(page.Items, row)
+	}
 	return page, nil
+}
+
+// FindingsPage is a page of findings with the counts per severity of the
+// same filter.
+type FindingsPage struct {
+	Page[FindingRow]
+	Counts SeverityCounts
+}
+
+// nameMaps returns team and environment names by id (small tables).
+func (s *Store) nameMaps(ctx context.Context) (map[uint]string, map[uint]string, error) {
+	var teams []Team
+	var envs []Environment
+	if err := s.r(ctx).Select("id, name").Find(&teams).Error; err != nil {
+		return nil, nil, err
+	}
+	if err := s.r(ctx).Select("id, name").Find(&envs).Error; err != nil {
+		return nil, nil, err
+	}
+	tm, em := make(map[uint]string, len(teams)), make(map[uint]string, len(envs))
+	for _, t := range teams {
+		tm[t.ID] = t.Name
+	}
+	for _, e := range envs {
+		em[e.ID] = e.Name
+	}
+	return tm, em, nil
 }
 
 // FindingByID returns one finding.
@@ -182,19 +242,8 @@ func (c SeverityCounts) Total() int64 {
 
 // OpenFindingCounts counts open findings by severity within the scope.
 func (s *Store) OpenFindingCounts(ctx context.Context, scope TeamScope) (SeverityCounts, error) {
-	q, _ := s.findingsQuery(ctx, FindingFilter{Scope: scope, State: FindingOpen})
-	var rows []struct {
-		Severity Severity
-		N        int64
-	}
-	if err := q.Select("findings.severity, COUNT(*) AS n").Group("findings.severity").Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("count findings: %w", err)
-	}
-	out := SeverityCounts{}
-	for _, r := range rows {
-		out[r.Severity] = r.N
-	}
-	return out, nil
+	page, err := s.Findings(ctx, FindingFilter{Scope: scope, ListParams: ListParams{PerPage: 1}})
+	return page.Counts, err
 }
 
 // ExceptionStatus is the state of a risk exception.
@@ -312,6 +361,11 @@ func (s *Store) DecideException(ctx context.Context, actor Actor, id uint, appro
 			"decided_by_id": uid, "decided_at": now}).Error; err != nil {
 			return fmt.Errorf("decide exception: %w", err)
 		}
+		if approve {
+			if err := tx.Model(&Finding{}).Where("key = ?", ex.FindingKey).Update("excepted_until", ex.ExpiresAt).Error; err != nil {
+				return fmt.Errorf("mark finding excepted: %w", err)
+			}
+		}
 		return s.appendAudit(tx, actor, AuditEntry{Action: action, ObjectType: "exception", ObjectID: fmt.Sprint(ex.ID),
 			After: map[string]any{"finding": ex.FindingKey, "status": ex.Status, "expires_at": ex.ExpiresAt}})
 	})
@@ -330,6 +384,10 @@ func (s *Store) ExpireExceptions(ctx context.Context) (int, error) {
 		}
 		for _, ex := range due {
 			if err := tx.Model(&RiskException{}).Where("id = ?", ex.ID).Update("status", ExceptionExpired).Error; err != nil {
+				return err
+			}
+			if err := tx.Model(&Finding{}).Where("key = ? AND excepted_until <= ?", ex.FindingKey, s.Now()).
+				Update("excepted_until", nil).Error; err != nil {
 				return err
 			}
 			if err := s.appendAudit(tx, SystemActor("exceptions"), AuditEntry{Action: "exception.expire", ObjectType: "exception",

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -43,26 +44,32 @@ func (s *Store) LoadSnapshot(ctx context.Context) (InventorySnapshot, error) {
 	for _, id := range users {
 		snap.ActiveUsers[id] = true
 	}
-	var err error
-	if snap.Tools, err = s.scanTools(ctx); err != nil {
-		return snap, err
-	}
-	if snap.Credentials, err = s.scanCredentials(ctx); err != nil {
-		return snap, err
-	}
-	rows, err := db.Raw("SELECT credential_id, server_id FROM credential_servers").Rows()
+	// The three large reads run side by side on the reader pool.
+	var wg sync.WaitGroup
+	var toolsErr, credsErr, linksErr error
+	wg.Add(3)
+	go func() { defer wg.Done(); snap.Tools, toolsErr = s.scanTools(ctx) }()
+	go func() { defer wg.Done(); snap.Credentials, credsErr = s.scanCredentials(ctx) }()
+	go func() { defer wg.Done(); snap.CredentialServers, linksErr = s.scanCredentialServers(ctx) }()
+	wg.Wait()
+	return snap, errors.Join(toolsErr, credsErr, linksErr)
+}
+
+func (s *Store) scanCredentialServers(ctx context.Context) (map[uint][]uint, error) {
+	rows, err := s.r(ctx).Raw("SELECT credential_id, server_id FROM credential_servers").Rows()
 	if err != nil {
-		return snap, fmt.Errorf("load credential servers: %w", err)
+		return nil, fmt.Errorf("load credential servers: %w", err)
 	}
 	defer rows.Close()
+	out := map[uint][]uint{}
 	for rows.Next() {
 		var c, sv uint
 		if err := rows.Scan(&c, &sv); err != nil {
-			return snap, fmt.Errorf("scan credential servers: %w", err)
+			return nil, fmt.Errorf("scan credential servers: %w", err)
 		}
-		snap.CredentialServers[c] = append(snap.CredentialServers[c], sv)
+		out[c] = append(out[c], sv)
 	}
-	return snap, rows.Err()
+	return out, rows.Err()
 }
 
 func (s *Store) scanTools(ctx context.Context) ([]Tool, error) {
@@ -131,6 +138,39 @@ func nullTime(t sql.NullTime) *time.Time {
 	return &v
 }
 
+// storedFinding is what a recompute compares with a new result.
+type storedFinding struct {
+	ID         uint
+	Key        string
+	Severity   Severity
+	Detail     string
+	ObjectName string
+	ResolvedAt *time.Time
+}
+
+// scanStoredFindings reads every stored finding's comparable fields. A
+// concurrent recompute on another replica may change them meanwhile; the
+// upsert and the resolve by id keep that safe.
+func (s *Store) scanStoredFindings(ctx context.Context) ([]storedFinding, error) {
+	rows, err := s.r(ctx).Raw("SELECT id, key, severity, detail, object_name, resolved_at FROM findings").Rows()
+	if err != nil {
+		return nil, fmt.Errorf("load findings: %w", err)
+	}
+	defer rows.Close()
+	var out []storedFinding
+	for rows.Next() {
+		var f storedFinding
+		var sev string
+		var resolved sql.NullTime
+		if err := rows.Scan(&f.ID, &f.Key, &sev, &f.Detail, &f.ObjectName, &resolved); err != nil {
+			return nil, fmt.Errorf("scan findings: %w", err)
+		}
+		f.Severity, f.ResolvedAt = Severity(sev), nullTime(resolved)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
 // RecomputeResult counts what a recompute changed.
 type RecomputeResult struct {
 	Open     int
@@ -151,22 +191,19 @@ func (s *Store) RecomputeFindings(ctx context.Context) (RecomputeResult, error) 
 	if err != nil {
 		return RecomputeResult{}, err
 	}
+	// Evaluate the rules while the stored findings load.
+	var existing []storedFinding
+	var loadErr error
+	loaded := make(chan struct{})
+	go func() { defer close(loaded); existing, loadErr = s.scanStoredFindings(ctx) }()
 	results := EvaluateFindings(snap)
+	<-loaded
+	if loadErr != nil {
+		return RecomputeResult{}, loadErr
+	}
 	res := RecomputeResult{Open: len(results)}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		type stored struct {
-			ID         uint
-			Key        string
-			Severity   Severity
-			Detail     string
-			ObjectName string
-			ResolvedAt *time.Time
-		}
-		var existing []stored
-		if err := tx.Model(&Finding{}).Select("id, key, severity, detail, object_name, resolved_at").Find(&existing).Error; err != nil {
-			return fmt.Errorf("load findings: %w", err)
-		}
-		byKey := make(map[string]stored, len(existing))
+		byKey := make(map[string]storedFinding, len(existing))
 		for _, f := range existing {
 			byKey[f.Key] = f
 		}
@@ -178,13 +215,13 @@ func (s *Store) RecomputeFindings(ctx context.Context) (RecomputeResult, error) 
 			old, ok := byKey[r.Key]
 			switch {
 			case !ok || old.ResolvedAt != nil:
-				fresh = append(fresh, Finding{Key: r.Key, RuleID: r.RuleID, Severity: r.Severity, ObjectType: r.ObjectType,
+				fresh = append(fresh, Finding{Key: r.Key, RuleID: r.RuleID, Severity: r.Severity, SeverityRank: r.Severity.Rank(), ObjectType: r.ObjectType,
 					ObjectID: r.ObjectID, ObjectName: r.ObjectName, TeamID: r.TeamID, EnvironmentID: r.EnvironmentID,
 					Detail: r.Detail, FirstSeenAt: now, LastSeenAt: now})
 			case old.Detail != r.Detail || old.Severity != r.Severity || old.ObjectName != r.ObjectName:
 				res.Updated++
 				if err := tx.Model(&Finding{}).Where("id = ?", old.ID).Updates(map[string]any{"detail": r.Detail,
-					"severity": r.Severity, "object_name": r.ObjectName, "team_id": r.TeamID,
+					"severity": r.Severity, "severity_rank": r.Severity.Rank(), "object_name": r.ObjectName, "team_id": r.TeamID,
 					"environment_id": r.EnvironmentID, "last_seen_at": now}).Error; err != nil {
 					return fmt.Errorf("update finding: %w", err)
 				}
@@ -194,7 +231,7 @@ func (s *Store) RecomputeFindings(ctx context.Context) (RecomputeResult, error) 
 		if len(fresh) > 0 {
 			// A reopened finding keeps its first-seen time; a concurrent
 			// recompute on another replica may insert the same key.
-			update := append(clause.AssignmentColumns([]string{"detail", "severity", "object_name", "team_id", "environment_id", "last_seen_at"}),
+			update := append(clause.AssignmentColumns([]string{"detail", "severity", "severity_rank", "object_name", "team_id", "environment_id", "last_seen_at"}),
 				clause.Assignment{Column: clause.Column{Name: "resolved_at"}, Value: nil})
 			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}}, DoUpdates: update}).
 				CreateInBatches(&fresh, 500).Error

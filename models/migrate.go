@@ -16,6 +16,7 @@ func migrations() []*gormigrate.Migration {
 		migration0001Foundation(),
 		migration0002Inventory(),
 		migration0003JobRuns(),
+		migration0004FindingsIndex(),
 	}
 }
 

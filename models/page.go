@@ -68,3 +68,13 @@ func (p Page[T]) Pages() int {
 	}
 	return int((p.Total + int64(p.Params.PerPage) - 1) / int64(p.Params.PerPage))
 }
+
+// ilike is a case-insensitive LIKE condition on column with one argument:
+// SQLite's LIKE already ignores ASCII case (and LOWER() would cost a call per
+// row); PostgreSQL has ILIKE.
+func (s *Store) ilike(column string) string {
+	if s.dialect == DialectPostgres {
+		return column + ` ILIKE ? ESCAPE '\'`
+	}
+	return column + ` LIKE ? ESCAPE '\'`
+}

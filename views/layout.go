@@ -87,6 +87,19 @@ func (p Pager) SortLink(key string) string {
 	return p.Path + "?" + q.Encode()
 }
 
+// FilterLink returns the URL of the same list with one filter set (or
+// removed, when value is empty), back on the first page.
+func (p Pager) FilterLink(key, value string) string {
+	q := cloneValues(p.Query)
+	q.Del("page")
+	if value == "" {
+		q.Del(key)
+	} else {
+		q.Set(key, value)
+	}
+	return p.Path + "?" + q.Encode()
+}
+
 // ExportLink returns the URL of the whole filtered list in another format.
 func (p Pager) ExportLink(format string) string {
 	q := cloneValues(p.Query)
