@@ -15,6 +15,7 @@ func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		migration0001Foundation(),
 		migration0002Inventory(),
+		migration0003KeyTypes(),
 	}
 }
 
