@@ -118,9 +118,22 @@ func TestKeyPolicyJourney(t *testing.T) {
 		t.Errorf("server history = %+v", events)
 	}
 
+	// A default is edited through the same form and goes back to its environment.
+	defaults, _ := f.store.EnvironmentKeyPolicy(context.Background(), env)
+	rec = f.do(http.MethodPost, fmt.Sprintf("/key-types/%d", defaults[0].ID), gov, url.Values{
+		"key_type": {string(defaults[0].KeyType)}, "max_lifetime_days": {"60"}, "rotation_spec": {"0 3 1 * *"},
+		"rotation_tz": {"Europe/Berlin"}, "rationale": {"Scoped keys are the best the vendors offer."}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != fmt.Sprintf("/environments/%d", env) {
+		t.Fatalf("update default: status %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	envEvents, _ := f.store.AuditOf(context.Background(), "environment", env, 10)
+	if len(envEvents) != 3 || envEvents[0].Action != "keytype.update" {
+		t.Errorf("environment history = %+v", envEvents)
+	}
+
 	// The environments page lists the defaults.
 	list := parse(t, f.do(http.MethodGet, "/environments", f.session(f.users["manager"]), nil))
-	if got := list.Find(`tr[data-environment=prod]`).Text(); !strings.Contains(got, "Scoped API key: 90 days") || !strings.Contains(got, "sensitive") {
+	if got := list.Find(`tr[data-environment=prod]`).Text(); !strings.Contains(got, "Scoped API key: 60 days") || !strings.Contains(got, "sensitive") {
 		t.Errorf("prod row = %q", got)
 	}
 }
@@ -155,6 +168,10 @@ func TestSchedulePreview(t *testing.T) {
 		"CRON_TZ=UTC 0 0 * * *":      "TZ=",
 		"* * * * *":                  "minimum interval",
 		"0 25 * * *":                 "hour",
+		"TZ=":                        "TZ=",
+		"CRON_TZ=Europe/Berlin":      "TZ=",
+		"@every 1h":                  "@every",
+		"0 0 30 2 *":                 "never fires",
 	} {
 		rec := f.do(http.MethodGet, "/key-types/preview?spec="+url.QueryEscape(spec), mgr, nil)
 		msg := parse(t, rec).Find(`[data-testid=schedule-preview-error]`).Text()
