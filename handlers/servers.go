@@ -215,7 +215,8 @@ func (h *Servers) Show(c echo.Context) error {
 		return err
 	}
 	return Render(c, http.StatusOK, views.ServerDetail(views.ServerDetailProps{Layout: h.Layout(c, srv.Name), Server: srv,
-		Tools: rows, Policy: models.EffectiveKeyPolicy(srv, entries), Credentials: creds, Findings: findings,
+		Tools: rows, Policy: models.EffectiveKeyPolicy(srv, entries), KeyPolicy: models.BuildKeyPolicyView(srv, entries, srv.Environment.Name),
+		Credentials: creds, Findings: findings,
 		Audit: history, CanWrite: canWrite}))
 }
 

@@ -17,6 +17,7 @@ func migrations() []*gormigrate.Migration {
 		migration0002Inventory(),
 		migration0003JobRuns(),
 		migration0004FindingsIndex(),
+		migration0005KeyTypes(),
 	}
 }
 

@@ -36,6 +36,8 @@ type handlerSet struct {
 	servers  *handlers.Servers
 	tools    *handlers.Tools
 	findings *handlers.Findings
+	keyTypes *handlers.KeyTypes
+	envs     *handlers.Environments
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -98,6 +100,18 @@ func routeTable(h handlerSet) []route {
 		{get, "/exceptions", findRead, h.findings.Exceptions, ""},
 		{post, "/exceptions/:id/approve", excWrite, h.findings.Approve, ""},
 		{post, "/exceptions/:id/reject", excWrite, h.findings.Reject, ""},
+		// Inventory: allowed key types and environments. Environment defaults
+		// are written by governance of any team (handlers.Base.CanWriteDefaults).
+		{get, "/servers/:id/key-types/new", invWrite, h.keyTypes.NewForServer, ""},
+		{post, "/servers/:id/key-types", invWrite, h.keyTypes.CreateForServer, ""},
+		{get, "/key-types/preview", invRead, h.keyTypes.Preview, ""},
+		{get, "/key-types/:id/edit", invWrite, h.keyTypes.Edit, ""},
+		{post, "/key-types/:id", invWrite, h.keyTypes.Update, ""},
+		{post, "/key-types/:id/delete", invWrite, h.keyTypes.Delete, ""},
+		{get, "/environments", invRead, h.envs.List, "Environments"},
+		{get, "/environments/:id", invRead, h.envs.Show, ""},
+		{get, "/environments/:id/key-types/new", invWrite, h.envs.NewDefault, ""},
+		{post, "/environments/:id/key-types", invWrite, h.envs.CreateDefault, ""},
 
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},

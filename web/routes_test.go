@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/countersign/countersign/models"
+	"github.com/countersign/countersign/models/modeltest"
 	"github.com/countersign/countersign/web/authz"
 )
 
@@ -50,6 +53,19 @@ var routeAccess = map[string][]string{
 	"GET /exceptions":               readers,
 	"POST /exceptions/:id/approve":  {"admin", "governance"},
 	"POST /exceptions/:id/reject":   {"admin", "governance"},
+	// Key policies. Environment defaults are org-wide, but no role holds
+	// inventory:write org-wide: governance of any team writes them (see
+	// handlers.Base.CanWriteDefaults); admin, like for servers, does not.
+	"GET /servers/:id/key-types/new":      {"governance"},
+	"POST /servers/:id/key-types":         {"governance"},
+	"GET /key-types/preview":              readers,
+	"GET /key-types/:id/edit":             {"governance"},
+	"POST /key-types/:id":                 {"governance"},
+	"POST /key-types/:id/delete":          {"governance"},
+	"GET /environments":                   readers,
+	"GET /environments/:id":               readers,
+	"GET /environments/:id/key-types/new": {"governance"},
+	"POST /environments/:id/key-types":    {"governance"},
 
 	"GET /audit":         {"admin", "auditor"},
 	"POST /audit/verify": {"admin", "auditor"},
@@ -155,6 +171,10 @@ func (f *fixture) idFor(pattern string) uint {
 		return f.server.ID
 	case strings.HasPrefix(pattern, "/tools"):
 		return f.tool.ID
+	case strings.HasPrefix(pattern, "/key-types"):
+		return f.keyTypeID()
+	case strings.HasPrefix(pattern, "/environments"):
+		return f.server.EnvironmentID
 	default:
 		return f.target.ID
 	}
@@ -173,6 +193,21 @@ func (f *fixture) formFor(key string) url.Values {
 		return url.Values{"email": {"x@example.com"}, "name": {"X"}, "password": {"long enough password"}}
 	}
 	return url.Values{}
+}
+
+// keyTypeID returns a server key policy entry of the fixture server,
+// creating it on first use so that other tests see no key policy.
+func (f *fixture) keyTypeID() uint {
+	f.t.Helper()
+	if f.keyType.ID == 0 {
+		e, err := f.store.CreateServerKeyType(context.Background(), modeltest.Admin, f.server.ID, models.AllowedKeyTypeInput{
+			KeyType: models.KeyScopedAPIKey, MaxLifetimeDays: 90, Rationale: "The billing vendor issues scoped keys only."})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.keyType = e
+	}
+	return f.keyType.ID
 }
 
 func contains(list []string, s string) bool {

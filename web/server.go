@@ -98,6 +98,8 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		servers:  &handlers.Servers{Base: s.base, Store: store},
 		tools:    &handlers.Tools{Base: s.base, Store: store},
 		findings: &handlers.Findings{Base: s.base, Store: store},
+		keyTypes: &handlers.KeyTypes{Base: s.base, Store: store},
+		envs:     &handlers.Environments{Base: s.base, Store: store},
 		static:   echo.WrapHandler(assets),
 		metrics:  m.handler(),
 	}

@@ -28,6 +28,9 @@ type fixture struct {
 	target models.User            // a user admin routes act on
 	server models.Server          // a server of the team, for inventory routes
 	tool   models.Tool            // a tool of that server
+	// keyType is a key policy entry of that server, made on first use by
+	// keyTypeID.
+	keyType models.AllowedKeyType
 }
 
 func newFixture(t *testing.T) *fixture {
