@@ -18,6 +18,7 @@ func migrations() []*gormigrate.Migration {
 		migration0003JobRuns(),
 		migration0004FindingsIndex(),
 		migration0005KeyTypes(),
+		migration0006Outbox(),
 	}
 }
 
