@@ -38,6 +38,7 @@ type handlerSet struct {
 	findings *handlers.Findings
 	keyTypes *handlers.KeyTypes
 	envs     *handlers.Environments
+	desktop  *handlers.Desktop
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -70,6 +71,8 @@ func routeTable(h handlerSet) []route {
 		{get, "/login", authz.Public, h.sessions.LoginForm, ""},
 		{post, "/login", authz.Public, h.sessions.Login, ""},
 		{post, "/logout", authz.SignedIn, h.sessions.Logout, ""},
+		{get, "/desktop/signin", authz.Public, h.desktop.SignIn, ""},
+		{post, "/desktop/quit", authz.SignedIn, h.desktop.QuitApp, ""},
 		{get, "/account/sessions", authz.SignedIn, h.sessions.List, ""},
 		{post, "/account/sessions/end-all", authz.SignedIn, h.sessions.EndAll, ""},
 		{post, "/account/sessions/:id/end", authz.SignedIn, h.sessions.End, ""},

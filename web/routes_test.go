@@ -27,6 +27,8 @@ var routeAccess = map[string][]string{
 	"POST /login":   {"public"},
 
 	"POST /logout":                   {"signed-in"},
+	"GET /desktop/signin":            {"public"},
+	"POST /desktop/quit":             {"signed-in"},
 	"GET /account/sessions":          {"signed-in"},
 	"POST /account/sessions/end-all": {"signed-in"},
 	"POST /account/sessions/:id/end": {"signed-in"},

@@ -41,6 +41,8 @@ type Config struct {
 	Sessions models.SessionPolicy
 	// Now is the clock of the rate limiter (nil: time.Now).
 	Now func() time.Time
+	// Quit stops the desktop app (desktop mode only).
+	Quit func()
 }
 
 // Server is the Countersign web application.
@@ -100,6 +102,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		findings: &handlers.Findings{Base: s.base, Store: store},
 		keyTypes: &handlers.KeyTypes{Base: s.base, Store: store},
 		envs:     &handlers.Environments{Base: s.base, Store: store},
+		desktop:  &handlers.Desktop{Base: s.base, Store: store, Auth: sessions, Quit: cfg.Quit},
 		static:   echo.WrapHandler(assets),
 		metrics:  m.handler(),
 	}

@@ -5,6 +5,7 @@
 //	countersign users create …    create a user (password on stdin)
 //	countersign audit verify      verify the audit hash chain
 //	countersign seed demo         load a small demo data set
+//	countersign desktop           run as a local app for one person
 //	countersign version           print the version
 package main
 
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdAudit(ctx, args, env, stdout, stderr)
 	case "seed":
 		err = cmdSeed(ctx, args, env, stdout, stderr)
+	case "desktop":
+		err = cmdDesktop(ctx, args, env, stdout, stderr, defaultDesktopDeps())
 	case "version":
 		fmt.Fprintln(stdout, "countersign", versionString())
 	case "help", "-h", "--help":
@@ -85,6 +88,9 @@ Commands:
   users create     create a user: --email E --name N --role R [--team SLUG] --password-stdin
   audit verify     verify the audit log's hash chain (exit 0 intact, 1 broken)
   seed demo        load a small, realistic demo data set
+  seed scale       generate a large inventory for benchmarks: --servers N --credentials M --audit A
+  desktop          run as a local app: 127.0.0.1 on a free port, data in the user's config
+                   directory, a one-time sign-in link opened in the browser
   version          print the version
 
 Every flag can also be set with an environment variable COUNTERSIGN_<FLAG>
