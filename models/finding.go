@@ -35,10 +35,10 @@ func (s Severity) Rank() int {
 // inventory; Key identifies the same problem across recomputes, so a finding
 // keeps its first-seen time and is marked resolved when it disappears.
 type Finding struct {
-	ID            uint `gorm:"primaryKey"`
-	Key           string
-	RuleID        string
-	Severity      Severity
+	ID       uint `gorm:"primaryKey"`
+	Key      string
+	RuleID   string
+	Severity Severity
 	// SeverityRank is Severity.Rank(), stored to sort by.
 	SeverityRank  int
 	ObjectType    string // "server", "credential" or "tool"

@@ -53,7 +53,6 @@ func (f Finding) Rule() Rule { r, _ := RuleCatalog().Rule(f.RuleID); return r }
 // Controls returns the framework controls the finding's rule maps to.
 func (f Finding) Controls() []Control { return RuleCatalog().ControlsOf(f.RuleID) }
 
-
 // findingsQuery applies the filter's conditions.
 func (s *Store) findingsQuery(ctx context.Context, f FindingFilter) (*gorm.DB, error) {
 	q := f.Scope.apply(s.r(ctx).Table("findings"), "findings.team_id")
