@@ -63,16 +63,16 @@ func TestParseMCPConfigSamples(t *testing.T) {
 			},
 			secrets: map[string]string{
 				"github env.GITHUB_PERSONAL_ACCESS_TOKEN": sampleGitHubToken,
-				"slack env.SLACK_BOT_TOKEN":              sampleSlackToken,
-				"linear-remote args[1]?api_key":          sampleLinearKey,
+				"slack env.SLACK_BOT_TOKEN":               sampleSlackToken,
+				"linear-remote args[1]?api_key":           sampleLinearKey,
 			},
 			plainTexts: []string{sampleGitHubToken, sampleSlackToken, sampleLinearKey},
 		},
 		{
-			file:      "vscode_mcp.json",
-			servers:   map[string]string{"billing": "streamable-http", "perplexity": "stdio", "events": "sse"},
-			endpoints: map[string]string{"billing": "https://billing.example.com/mcp", "events": "https://events.example.com/sse"},
-			secrets:   map[string]string{"billing headers.Authorization": sampleOpenAIKey},
+			file:       "vscode_mcp.json",
+			servers:    map[string]string{"billing": "streamable-http", "perplexity": "stdio", "events": "sse"},
+			endpoints:  map[string]string{"billing": "https://billing.example.com/mcp", "events": "https://events.example.com/sse"},
+			secrets:    map[string]string{"billing headers.Authorization": sampleOpenAIKey},
 			plainTexts: []string{sampleOpenAIKey},
 		},
 	}
