@@ -35,6 +35,7 @@ type handlerSet struct {
 	audit    *handlers.Audit
 	servers  *handlers.Servers
 	tools    *handlers.Tools
+	imports  *handlers.Import
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -86,6 +87,11 @@ func routeTable(h handlerSet) []route {
 		{post, "/tools/:id/risk", invWrite, h.tools.SetRisk, ""},
 		{post, "/tools/:id/review", invWrite, h.tools.Review, ""},
 		{post, "/tools/:id/delete", invWrite, h.tools.Delete, ""},
+
+		// Inventory: import of MCP client configuration files.
+		{get, "/import", invWrite, h.imports.Form, "Import"},
+		{post, "/import/preview", invWrite, h.imports.Preview, ""},
+		{post, "/import/apply", invWrite, h.imports.Apply, ""},
 
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},

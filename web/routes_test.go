@@ -43,6 +43,10 @@ var routeAccess = map[string][]string{
 	"POST /tools/:id/review":         {"governance"},
 	"POST /tools/:id/delete":         {"governance"},
 
+	"GET /import":          {"governance"},
+	"POST /import/preview": {"governance"},
+	"POST /import/apply":   {"governance"},
+
 	"GET /audit":         {"admin", "auditor"},
 	"POST /audit/verify": {"admin", "auditor"},
 
