@@ -226,3 +226,20 @@ func TestParseMCPConfigSlugs(t *testing.T) {
 		t.Errorf("slugs = %v, want %v", slugs, want)
 	}
 }
+
+func TestParseMCPConfigNoFalsePositives(t *testing.T) {
+	in := `{"mcpServers": {
+	  "gh": {"command": "docker", "args": ["run", "-i", "--rm", "-e", "GITHUB_PERSONAL_ACCESS_TOKEN", "-e", "GITHUB_TOOLSETS=repos,issues,pull_requests", "ghcr.io/github/github-mcp-server"],
+	         "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "$GITHUB_PERSONAL_ACCESS_TOKEN", "AWS_DEFAULT_REGION": "eu-west-1", "TZ": "America/New_York"}},
+	  "k8s": {"command": "npx", "args": ["mcp-server-kubernetes-readonly-mode", "mcp-server-sqlite-npx@latest", "modelcontextprotocol-server-everything"]},
+	  "py": {"command": "uvx", "args": ["--from", "com.example.mcp.server.Main", "mcp_server_time.main:app", "--db-path", "~/test.db"]},
+	  "ids": {"command": "srv", "env": {"PROJECT_ID": "3f1c2a9e-7b4d-4e8a-9c1f-0a2b3c4d5e6f", "SSH_KEY_PATH": "/home/ana/.ssh/id_ed25519", "API_KEY": "<your-api-key>"}}
+	}}`
+	p, err := models.ParseMCPConfig([]byte(in), modeltest.TestFingerprinter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found := secretsOf(p); len(found) != 0 {
+		t.Errorf("false positives: %v", found)
+	}
+}

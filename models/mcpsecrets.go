@@ -22,6 +22,27 @@ type secretScanner struct {
 // secret kept elsewhere and are not secrets themselves.
 var referencePattern = regexp.MustCompile(`\$\{[^}]*\}`)
 
+// wholeReference matches a value that is only a shell-style reference to an
+// environment variable: $GITHUB_TOKEN, %GITHUB_TOKEN%.
+var wholeReference = regexp.MustCompile(`^(\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%)$`)
+
+// tokenLike keeps identifiers out of the high-entropy secrets: package and
+// module names, variable names and word lists are long and varied, but
+// made of words. A token has a long run of letters mixed with digits (or of
+// mixed-case letters, as in base64).
+func tokenLike(v string) bool {
+	for _, part := range strings.FieldsFunc(v, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		classes := charClasses(part)
+		hasDigit := strings.ContainsAny(part, "0123456789")
+		if len(part) >= 16 && classes >= 2 && hasDigit || len(part) >= 20 && classes >= 2 {
+			return true
+		}
+	}
+	return false
+}
+
 // check records value as a secret found at location when it looks like one.
 // name is the setting that holds it (an env variable, a header, a flag),
 // which makes a weaker value count when it is named like a secret.
@@ -30,7 +51,13 @@ func (s *secretScanner) check(location, value, name string) bool {
 	if candidate == "" {
 		return false
 	}
+	if wholeReference.MatchString(candidate) {
+		return false
+	}
 	kind, ok := DetectSecret(candidate)
+	if ok && kind == "high-entropy value" && !tokenLike(candidate) {
+		ok = false
+	}
 	bare := stripAuthScheme(candidate)
 	if !ok && secretName(name) && plausibleSecret(bare) {
 		kind, ok = "value of a setting named like a secret", true
