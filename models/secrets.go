@@ -132,7 +132,11 @@ func DetectSecret(value string) (kind string, ok bool) {
 	if looksLikePathOrURL(v) {
 		return "", false
 	}
-	if len(v) >= 24 && shannonEntropy(v) >= 3.5 && charClasses(v) >= 2 {
+	// Random tokens of 24+ characters nearly always mix letters and digits;
+	// names such as GITHUB_PERSONAL_ACCESS_TOKEN or kebab-case-identifiers
+	// have no digits and are not secrets.
+	if len(v) >= 24 && shannonEntropy(v) >= 3.5 && charClasses(v) >= 2 && strings.ContainsAny(v, "0123456789") &&
+		strings.ContainsFunc(v, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }) {
 		return "high-entropy value", true
 	}
 	return "", false

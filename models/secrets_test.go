@@ -64,7 +64,8 @@ func TestDetectSecret(t *testing.T) {
 		}
 	}
 	plain := []string{"npx", "-y", "@modelcontextprotocol/server-github", "/Users/ana/projects/notes",
-		"https://mcp.example.com/mcp", "production", "my-database-name-for-tests", "--read-only", "info"}
+		"https://mcp.example.com/mcp", "production", "my-database-name-for-tests", "--read-only", "info",
+		"GITHUB_PERSONAL_ACCESS_TOKEN", "mcp-server-kubernetes-readonly-mode"}
 	for _, s := range plain {
 		if kind, ok := DetectSecret(s); ok {
 			t.Errorf("DetectSecret(%q) = %s, want no secret", s, kind)

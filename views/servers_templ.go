@@ -102,7 +102,7 @@ func Servers(p ServersProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if p.CanWrite {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<a class=\"btn\" href=\"/servers/import\">Import client config</a> <a class=\"btn btn-primary\" href=\"/servers/new\">Register server</a>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<a class=\"btn\" href=\"/import\">Import client config</a> <a class=\"btn btn-primary\" href=\"/servers/new\">Register server</a>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -39,6 +39,7 @@ type handlerSet struct {
 	keyTypes *handlers.KeyTypes
 	envs     *handlers.Environments
 	desktop  *handlers.Desktop
+	imports  *handlers.Import
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -115,6 +116,10 @@ func routeTable(h handlerSet) []route {
 		{get, "/environments/:id", invRead, h.envs.Show, ""},
 		{get, "/environments/:id/key-types/new", invWrite, h.envs.NewDefault, ""},
 		{post, "/environments/:id/key-types", invWrite, h.envs.CreateDefault, ""},
+		// Inventory: import of MCP client configuration files.
+		{get, "/import", invWrite, h.imports.Form, "Import"},
+		{post, "/import/preview", invWrite, h.imports.Preview, ""},
+		{post, "/import/apply", invWrite, h.imports.Apply, ""},
 
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},

@@ -68,6 +68,9 @@ var routeAccess = map[string][]string{
 	"GET /environments/:id":               readers,
 	"GET /environments/:id/key-types/new": {"governance"},
 	"POST /environments/:id/key-types":    {"governance"},
+	"GET /import":                         {"governance"},
+	"POST /import/preview":                {"governance"},
+	"POST /import/apply":                  {"governance"},
 
 	"GET /audit":         {"admin", "auditor"},
 	"POST /audit/verify": {"admin", "auditor"},

@@ -103,16 +103,27 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		keyTypes: &handlers.KeyTypes{Base: s.base, Store: store},
 		envs:     &handlers.Environments{Base: s.base, Store: store},
 		desktop:  &handlers.Desktop{Base: s.base, Store: store, Auth: sessions, Quit: cfg.Quit},
+		imports:  &handlers.Import{Base: s.base, Store: store, Now: cfg.Now},
 		static:   echo.WrapHandler(assets),
 		metrics:  m.handler(),
 	}
 	e.Use(s.recoverPanics, middleware.RequestID(), s.requestLogger, m.middleware, s.securityHeaders,
-		middleware.BodyLimit("1M"), sessions.Middleware(), s.csrf())
+		bodyLimit("1M", false), bodyLimit("4M", true), sessions.Middleware(), s.csrf())
 	s.routes = routeTable(h)
 	if err := s.register(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// bodyLimit bounds request bodies: 1 MB everywhere, except the import of
+// client configuration files, whose 1 MiB file plus multipart framing (or
+// the signed preview) needs more; a file over 1 MiB there gets a 422 with
+// the form, not a bare 413.
+func bodyLimit(limit string, forImport bool) echo.MiddlewareFunc {
+	return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: limit, Skipper: func(c echo.Context) bool {
+		return strings.HasPrefix(c.Request().URL.Path, "/import/") != forImport
+	}})
 }
 
 // register adds every route with its authorisation check. A route without
