@@ -51,6 +51,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdAudit(ctx, args, env, stdout, stderr)
 	case "seed":
 		err = cmdSeed(ctx, args, env, stdout, stderr)
+	case "export":
+		err = cmdExport(ctx, args, env, stdout, stderr)
+	case "import":
+		err = cmdImport(ctx, args, env, stdout, stderr)
 	case "desktop":
 		err = cmdDesktop(ctx, args, env, stdout, stderr, defaultDesktopDeps())
 	case "version":
@@ -89,6 +93,8 @@ Commands:
   audit verify     verify the audit log's hash chain (exit 0 intact, 1 broken)
   seed demo        load a small, realistic demo data set
   seed scale       generate a large inventory for benchmarks: --servers N --credentials M --audit A
+  export --out F   write the whole inventory (no secrets) to a JSON file
+  import FILE      merge an exported inventory into this database (idempotent)
   desktop          run as a local app: 127.0.0.1 on a free port, data in the user's config
                    directory, a one-time sign-in link opened in the browser
   version          print the version
