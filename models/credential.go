@@ -191,6 +191,18 @@ func credentialSummary(c Credential, servers []uint) map[string]any {
 		"rotation_spec": c.RotationSpec, "rotation_tz": c.RotationTZ, "status": c.Status, "fingerprint": fp, "last4": c.Last4}
 }
 
+// CheckCredential validates an input without saving it, so a form can
+// show every problem at once.
+func (s *Store) CheckCredential(ctx context.Context, in CredentialInput) error {
+	in.Normalize()
+	v, _ := AsValidation(in.Validate())
+	if v == nil {
+		v = NewValidationError()
+	}
+	s.prepareCredential(s.r(ctx), &in, v)
+	return v.Err()
+}
+
 // CreateCredential records a credential. A key type the server's policy
 // does not allow is accepted: the CS-006 finding makes it visible.
 func (s *Store) CreateCredential(ctx context.Context, actor Actor, in CredentialInput) (Credential, error) {

@@ -39,6 +39,7 @@ type handlerSet struct {
 	keyTypes *handlers.KeyTypes
 	envs     *handlers.Environments
 	desktop  *handlers.Desktop
+	creds    *handlers.Credentials
 	imports  *handlers.Import
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
@@ -95,6 +96,16 @@ func routeTable(h handlerSet) []route {
 		{post, "/tools/:id/risk", invWrite, h.tools.SetRisk, ""},
 		{post, "/tools/:id/review", invWrite, h.tools.Review, ""},
 		{post, "/tools/:id/delete", invWrite, h.tools.Delete, ""},
+
+		// Inventory: credentials (records, never secrets).
+		{get, "/credentials", invRead, h.creds.List, "Credentials"},
+		{get, "/credentials/new", invWrite, h.creds.New, ""},
+		{post, "/credentials", invWrite, h.creds.Create, ""},
+		{get, "/credentials/:id", invRead, h.creds.Show, ""},
+		{get, "/credentials/:id/edit", invWrite, h.creds.Edit, ""},
+		{post, "/credentials/:id", invWrite, h.creds.Update, ""},
+		{post, "/credentials/:id/revoke", invWrite, h.creds.Revoke, ""},
+		{post, "/credentials/:id/delete", invWrite, h.creds.Delete, ""},
 
 		// Posture findings, the rule catalog and risk exceptions.
 		{get, "/findings", findRead, h.findings.List, "Findings"},

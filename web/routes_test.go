@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/countersign/countersign/models"
 	"github.com/countersign/countersign/models/modeltest"
@@ -48,6 +49,14 @@ var routeAccess = map[string][]string{
 	"POST /tools/:id/review":         {"governance"},
 	"POST /tools/:id/delete":         {"governance"},
 
+	"GET /credentials":              readers,
+	"GET /credentials/new":          {"governance"},
+	"POST /credentials":             {"governance"},
+	"GET /credentials/:id":          readers,
+	"GET /credentials/:id/edit":     {"governance"},
+	"POST /credentials/:id":         {"governance"},
+	"POST /credentials/:id/revoke":  {"governance"},
+	"POST /credentials/:id/delete":  {"governance"},
 	"GET /findings":                 readers,
 	"GET /findings/rules":           readers,
 	"GET /findings/:id":             readers,
@@ -180,6 +189,12 @@ func (f *fixture) idFor(pattern string) uint {
 		return f.keyTypeID()
 	case strings.HasPrefix(pattern, "/environments"):
 		return f.server.EnvironmentID
+	case strings.HasPrefix(pattern, "/credentials"):
+		return f.credentialID()
+	case strings.HasPrefix(pattern, "/findings"):
+		return f.findingID()
+	case strings.HasPrefix(pattern, "/exceptions"):
+		return f.exceptionID()
 	default:
 		return f.target.ID
 	}
@@ -213,6 +228,56 @@ func (f *fixture) keyTypeID() uint {
 		f.keyType = e
 	}
 	return f.keyType.ID
+}
+
+// credentialID returns a credential of the fixture's server, made on first
+// use (a delete by an allowed role removes it; later roles then see 404).
+func (f *fixture) credentialID() uint {
+	f.t.Helper()
+	if f.extra["credential"] == 0 {
+		c, err := f.store.CreateCredential(context.Background(), modeltest.Admin, models.CredentialInput{Name: "billing key",
+			TeamID: f.team.ID, EnvironmentID: f.server.EnvironmentID, KeyType: models.KeyStaticAPIKey, ServerIDs: []uint{f.server.ID}})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.extra["credential"] = c.ID
+	}
+	return f.extra["credential"]
+}
+
+// findingID returns an open finding of the fixture's team.
+func (f *fixture) findingID() uint {
+	f.t.Helper()
+	if f.extra["finding"] == 0 {
+		if _, err := f.store.RecomputeFindings(context.Background()); err != nil {
+			f.t.Fatal(err)
+		}
+		page, err := f.store.Findings(context.Background(), models.FindingFilter{Scope: models.TeamScope{All: true}})
+		if err != nil || len(page.Items) == 0 {
+			f.t.Fatalf("no finding in the fixture (%v)", err)
+		}
+		f.extra["finding"] = page.Items[0].ID
+	}
+	return f.extra["finding"]
+}
+
+// exceptionID returns a pending exception requested by the target user.
+func (f *fixture) exceptionID() uint {
+	f.t.Helper()
+	if f.extra["exception"] == 0 {
+		page, _ := f.store.Findings(context.Background(), models.FindingFilter{Scope: models.TeamScope{All: true}})
+		if len(page.Items) < 2 {
+			f.findingID()
+			page, _ = f.store.Findings(context.Background(), models.FindingFilter{Scope: models.TeamScope{All: true}})
+		}
+		ex, err := f.store.RequestException(context.Background(), models.Actor{UserID: f.target.ID}, page.Items[len(page.Items)-1].ID,
+			models.ExceptionInput{Justification: "Accepted while the vendor ships OAuth support.", ExpiresAt: f.clock.Now().Add(72 * time.Hour)})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.extra["exception"] = ex.ID
+	}
+	return f.extra["exception"]
 }
 
 func contains(list []string, s string) bool {

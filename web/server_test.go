@@ -31,6 +31,9 @@ type fixture struct {
 	// keyType is a key policy entry of that server, made on first use by
 	// keyTypeID.
 	keyType models.AllowedKeyType
+	// extra holds ids of objects made on first use (credential, finding,
+	// exception).
+	extra map[string]uint
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -62,7 +65,7 @@ func itoa(n uint) string { return fmt.Sprint(n) }
 
 func newFixtureOn(t *testing.T, store *models.Store, clock *modeltest.Clock) *fixture {
 	t.Helper()
-	f := &fixture{t: t, store: store, clock: clock, users: map[string]models.User{}}
+	f := &fixture{t: t, store: store, clock: clock, users: map[string]models.User{}, extra: map[string]uint{}}
 	f.team = modeltest.MustTeam(t, store, "payments")
 	for _, r := range models.Roles {
 		team := f.team.ID
