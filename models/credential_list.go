@@ -32,6 +32,7 @@ type CredentialRow struct {
 	EnvironmentName string
 	OwnerEmail      string
 	ServerSlugs     []string
+	ServerIDs       []uint
 	// SharedWith counts other credentials with the same fingerprint.
 	SharedWith int64
 }
@@ -109,16 +110,19 @@ func (s *Store) credentialRows(ctx context.Context, ids []uint) ([]CredentialRow
 	}
 	var links []struct {
 		CredentialID uint
+		ServerID     uint
 		Slug         string
 	}
-	if err := s.r(ctx).Table("credential_servers").Select("credential_servers.credential_id, servers.slug").
+	if err := s.r(ctx).Table("credential_servers").Select("credential_servers.credential_id, credential_servers.server_id, servers.slug").
 		Joins("JOIN servers ON servers.id = credential_servers.server_id").
 		Where("credential_servers.credential_id IN ?", ids).Scan(&links).Error; err != nil {
 		return nil, fmt.Errorf("load credential servers: %w", err)
 	}
 	slugs := map[uint][]string{}
+	serverIDs := map[uint][]uint{}
 	for _, l := range links {
 		slugs[l.CredentialID] = append(slugs[l.CredentialID], l.Slug)
+		serverIDs[l.CredentialID] = append(serverIDs[l.CredentialID], l.ServerID)
 	}
 	fps := map[string]bool{}
 	for _, c := range creds {
@@ -154,7 +158,7 @@ func (s *Store) credentialRows(ctx context.Context, ids []uint) ([]CredentialRow
 		if !ok {
 			continue
 		}
-		row := CredentialRow{Credential: c, TeamName: teams[c.TeamID], EnvironmentName: envs[c.EnvironmentID], ServerSlugs: slugs[id]}
+		row := CredentialRow{Credential: c, TeamName: teams[c.TeamID], EnvironmentName: envs[c.EnvironmentID], ServerSlugs: slugs[id], ServerIDs: serverIDs[id]}
 		sort.Strings(row.ServerSlugs)
 		if c.Owner != nil {
 			row.OwnerEmail = c.Owner.Email

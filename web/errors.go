@@ -86,7 +86,11 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	case c.Request().Method == http.MethodHead:
 		werr = c.NoContent(p.status)
 	case wantsJSON(c):
-		werr = c.JSON(p.status, map[string]any{"error": p.message, "status": p.status, "request_id": auth.RequestID(c)})
+		body := map[string]any{"error": p.message, "status": p.status, "request_id": auth.RequestID(c)}
+		if v, ok := models.AsValidation(err); ok {
+			body["fields"] = v.Fields
+		}
+		werr = c.JSON(p.status, body)
 	default:
 		props := views.ErrorProps{Layout: s.base.Layout(c, p.title), Status: p.status, Title: p.title, Message: p.message}
 		if handlers.IsHTMX(c) {

@@ -40,6 +40,7 @@ type handlerSet struct {
 	envs     *handlers.Environments
 	desktop  *handlers.Desktop
 	creds    *handlers.Credentials
+	api      *handlers.API
 	imports  *handlers.Import
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
@@ -61,7 +62,7 @@ var (
 // the permission it needs; the route × role test in routes_test.go checks
 // each of them for every role.
 func routeTable(h handlerSet) []route {
-	const get, post = http.MethodGet, http.MethodPost
+	const get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
 	return []route{
 		// Operations and assets.
 		{get, "/healthz", authz.Public, h.health.Live, ""},
@@ -131,6 +132,27 @@ func routeTable(h handlerSet) []route {
 		{get, "/import", invWrite, h.imports.Form, "Import"},
 		{post, "/import/preview", invWrite, h.imports.Preview, ""},
 		{post, "/import/apply", invWrite, h.imports.Apply, ""},
+
+		// JSON API: the inventory (session-authenticated; same permissions).
+		{get, "/api/v1/openapi.json", authz.Public, h.api.OpenAPI, ""},
+		{get, "/api/v1/servers", invRead, h.api.ListServers, ""},
+		{post, "/api/v1/servers", invWrite, h.api.CreateServer, ""},
+		{get, "/api/v1/servers/:id", invRead, h.api.GetServer, ""},
+		{put, "/api/v1/servers/:id", invWrite, h.api.UpdateServer, ""},
+		{get, "/api/v1/servers/:id/tools", invRead, h.api.ListTools, ""},
+		{post, "/api/v1/servers/:id/tools", invWrite, h.api.SyncTools, ""},
+		{get, "/api/v1/tools/:id", invRead, h.api.GetTool, ""},
+		{get, "/api/v1/servers/:id/key-types", invRead, h.api.ServerKeyTypes, ""},
+		{post, "/api/v1/servers/:id/key-types", invWrite, h.api.CreateServerKeyType, ""},
+		{put, "/api/v1/key-types/:id", invWrite, h.api.UpdateKeyType, ""},
+		{del, "/api/v1/key-types/:id", invWrite, h.api.DeleteKeyType, ""},
+		{get, "/api/v1/environments/:id/key-types", invRead, h.api.EnvironmentKeyTypes, ""},
+		{post, "/api/v1/environments/:id/key-types", invWrite, h.api.CreateEnvironmentKeyType, ""},
+		{get, "/api/v1/credentials", invRead, h.api.ListCredentials, ""},
+		{post, "/api/v1/credentials", invWrite, h.api.CreateCredential, ""},
+		{get, "/api/v1/credentials/:id", invRead, h.api.GetCredential, ""},
+		{put, "/api/v1/credentials/:id", invWrite, h.api.UpdateCredential, ""},
+		{del, "/api/v1/credentials/:id", invWrite, h.api.DeleteCredential, ""},
 
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},

@@ -81,6 +81,26 @@ var routeAccess = map[string][]string{
 	"POST /import/preview":                {"governance"},
 	"POST /import/apply":                  {"governance"},
 
+	"GET /api/v1/openapi.json":                {"public"},
+	"GET /api/v1/servers":                     readers,
+	"POST /api/v1/servers":                    {"governance"},
+	"GET /api/v1/servers/:id":                 readers,
+	"PUT /api/v1/servers/:id":                 {"governance"},
+	"GET /api/v1/servers/:id/tools":           readers,
+	"POST /api/v1/servers/:id/tools":          {"governance"},
+	"GET /api/v1/tools/:id":                   readers,
+	"GET /api/v1/servers/:id/key-types":       readers,
+	"POST /api/v1/servers/:id/key-types":      {"governance"},
+	"PUT /api/v1/key-types/:id":               {"governance"},
+	"DELETE /api/v1/key-types/:id":            {"governance"},
+	"GET /api/v1/environments/:id/key-types":  readers,
+	"POST /api/v1/environments/:id/key-types": {"governance"},
+	"GET /api/v1/credentials":                 readers,
+	"POST /api/v1/credentials":                {"governance"},
+	"GET /api/v1/credentials/:id":             readers,
+	"PUT /api/v1/credentials/:id":             {"governance"},
+	"DELETE /api/v1/credentials/:id":          {"governance"},
+
 	"GET /audit":         {"admin", "auditor"},
 	"POST /audit/verify": {"admin", "auditor"},
 
@@ -136,7 +156,11 @@ func TestEveryRouteTimesEveryRole(t *testing.T) {
 		// Signed out: only public routes answer; pages redirect to sign-in.
 		rec := f.do(r.Method, path, nil, f.formFor(key))
 		if !contains(want, "public") {
-			if r.Method == http.MethodGet && (rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/login?next=")) {
+			api := strings.HasPrefix(r.Path, "/api/")
+			if api && rec.Code != http.StatusUnauthorized {
+				t.Errorf("%s signed out: status %d, want 401 (JSON API)", key, rec.Code)
+			}
+			if !api && r.Method == http.MethodGet && (rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/login?next=")) {
 				t.Errorf("%s signed out: status %d to %q, want a redirect to sign-in", key, rec.Code, rec.Header().Get("Location"))
 			}
 			if r.Method != http.MethodGet && rec.Code != http.StatusUnauthorized {
@@ -177,6 +201,8 @@ func (f *fixture) concretePath(pattern string) string {
 
 func (f *fixture) idFor(pattern string) uint {
 	switch {
+	case strings.HasPrefix(pattern, "/api/v1/"):
+		return f.idFor(strings.TrimPrefix(pattern, "/api/v1"))
 	case strings.HasPrefix(pattern, "/admin/teams"):
 		return f.team.ID
 	case strings.HasPrefix(pattern, "/account/sessions"):
