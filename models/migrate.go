@@ -20,6 +20,7 @@ func migrations() []*gormigrate.Migration {
 		migration0005KeyTypes(),
 		migration0006Outbox(),
 		migration0009LoginLinks(),
+		migration0010CredentialIndexes(),
 	}
 }
 

@@ -79,6 +79,12 @@ var pages = []string{
 	"/findings?q=scale+credential+99",
 	"/servers",
 	"/servers?q=scale-0-99",
+	"/credentials",
+	"/credentials?sort=next_due&dir=desc&page=100",
+	"/credentials?key_type=static_api_key&environment=3",
+	"/credentials?reused=1",
+	"/credentials?overdue=1",
+	"/credentials?q=credential+4242",
 }
 
 // TestScaleReport prints p50 and p95 server time of each page (40 requests
