@@ -68,30 +68,30 @@ func migration0007Runtime() *gormigrate.Migration {
 		Environment       *environment `gorm:"foreignKey:EnvironmentID;constraint:OnDelete:CASCADE"`
 	}
 	type reviewRequest struct {
-		ID              uint   `gorm:"primaryKey"`
-		PublicID        string `gorm:"size:40;not null;uniqueIndex"`
-		TeamID          uint   `gorm:"not null;index:ix_review_requests_queue,priority:1"`
-		Status          string `gorm:"size:10;not null;index:ix_review_requests_queue,priority:2;index:ix_review_requests_deadline,priority:1"`
-		Subject         string `gorm:"size:200;not null"`
-		SubjectType     string `gorm:"size:40;not null;default:''"`
-		OnBehalfOf      string `gorm:"size:200;not null;default:''"`
-		ServerID        uint   `gorm:"not null;index"`
-		ToolID          uint   `gorm:"not null;index"`
-		EnvironmentID   uint   `gorm:"not null"`
-		ArgumentDigest  string `gorm:"size:64;not null"`
-		ArgumentSummary string `gorm:"type:text;not null;default:''"`
-		Justification   string `gorm:"size:2000;not null;default:''"`
-		TaskID          string `gorm:"size:200;not null;default:'';index"`
-		Risk            string `gorm:"size:10;not null"`
-		RiskReasons     string `gorm:"type:text;not null;default:''"`
-		RuleID          *uint  `gorm:"index"`
-		RuleName        string `gorm:"size:120;not null;default:''"`
-		ApprovalsNeeded int    `gorm:"not null;default:1"`
-		Approvals       int    `gorm:"not null;default:0"`
-		ApproverRole    string `gorm:"size:20;not null;default:'approver'"`
-		GrantTTLSeconds int    `gorm:"not null;default:600"`
-		GrantMaxUses    int    `gorm:"not null;default:1"`
-		ClientID        *uint  `gorm:"index"`
+		ID              uint      `gorm:"primaryKey"`
+		PublicID        string    `gorm:"size:40;not null;uniqueIndex"`
+		TeamID          uint      `gorm:"not null;index:ix_review_requests_queue,priority:1"`
+		Status          string    `gorm:"size:10;not null;index:ix_review_requests_queue,priority:2;index:ix_review_requests_deadline,priority:1"`
+		Subject         string    `gorm:"size:200;not null"`
+		SubjectType     string    `gorm:"size:40;not null;default:''"`
+		OnBehalfOf      string    `gorm:"size:200;not null;default:''"`
+		ServerID        uint      `gorm:"not null;index"`
+		ToolID          uint      `gorm:"not null;index"`
+		EnvironmentID   uint      `gorm:"not null"`
+		ArgumentDigest  string    `gorm:"size:64;not null"`
+		ArgumentSummary string    `gorm:"type:text;not null;default:''"`
+		Justification   string    `gorm:"size:2000;not null;default:''"`
+		TaskID          string    `gorm:"size:200;not null;default:'';index"`
+		Risk            string    `gorm:"size:10;not null"`
+		RiskReasons     string    `gorm:"type:text;not null;default:''"`
+		RuleID          *uint     `gorm:"index"`
+		RuleName        string    `gorm:"size:120;not null;default:''"`
+		ApprovalsNeeded int       `gorm:"not null;default:1"`
+		Approvals       int       `gorm:"not null;default:0"`
+		ApproverRole    string    `gorm:"size:20;not null;default:'approver'"`
+		GrantTTLSeconds int       `gorm:"not null;default:600"`
+		GrantMaxUses    int       `gorm:"not null;default:1"`
+		ClientID        *uint     `gorm:"index"`
 		Deadline        time.Time `gorm:"not null;index:ix_review_requests_deadline,priority:2"`
 		CreatedAt       time.Time `gorm:"index:ix_review_requests_queue,priority:3"`
 		DecidedAt       *time.Time
@@ -145,8 +145,8 @@ func migration0007Runtime() *gormigrate.Migration {
 		Reason        string `gorm:"size:1000;not null;default:''"`
 		Risk          string `gorm:"size:10;not null;default:''"`
 		RuleID        *uint
-		RequestID     *uint `gorm:"index"`
-		GrantID       *uint `gorm:"index"`
+		RequestID     *uint  `gorm:"index"`
+		GrantID       *uint  `gorm:"index"`
 		TaskID        string `gorm:"size:200;not null;default:''"`
 		LatencyMicros int64  `gorm:"not null;default:0"`
 	}

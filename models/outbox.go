@@ -24,9 +24,9 @@ const (
 // is written in the transaction of the change that causes it, so a change
 // is never committed without its notification, nor the reverse.
 type OutboxMessage struct {
-	ID            uint `gorm:"primaryKey"`
-	Event         string
-	TeamID        *uint
+	ID     uint `gorm:"primaryKey"`
+	Event  string
+	TeamID *uint
 	// ClientID, when set, sends the message to that API client's webhook
 	// only, instead of the team's channels.
 	ClientID      *uint

@@ -75,7 +75,9 @@ type ReviewRule struct {
 func (r ReviewRule) GrantTTL() time.Duration { return time.Duration(r.GrantTTLSeconds) * time.Second }
 
 // RequestTTL is how long the rule's requests wait for approvers.
-func (r ReviewRule) RequestTTL() time.Duration { return time.Duration(r.RequestTTLSeconds) * time.Second }
+func (r ReviewRule) RequestTTL() time.Duration {
+	return time.Duration(r.RequestTTLSeconds) * time.Second
+}
 
 // ReviewRuleInput is the form input of a review rule. Zero values of the
 // numbers take the defaults (1 approval, 1 hour, 10 minutes, 1 use).
