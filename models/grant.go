@@ -249,3 +249,10 @@ func (s *Store) GrantByID(ctx context.Context, id uint) (Grant, error) {
 	var g Grant
 	return g, mapError(s.r(ctx).First(&g, id).Error)
 }
+
+// GrantsOfReview lists the grants an approved request yielded.
+func (s *Store) GrantsOfReview(ctx context.Context, requestID uint) ([]Grant, error) {
+	var out []Grant
+	err := s.r(ctx).Where("request_id = ?", requestID).Order("id").Find(&out).Error
+	return out, err
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/countersign/countersign/handlers"
+	"github.com/countersign/countersign/models"
 	"github.com/countersign/countersign/web/authz"
 	"github.com/labstack/echo/v4"
 )
@@ -38,6 +39,8 @@ type handlerSet struct {
 	findings *handlers.Findings
 	keyTypes *handlers.KeyTypes
 	envs     *handlers.Environments
+	access   *handlers.Access
+	reviews  *handlers.ReviewAPI
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -52,6 +55,9 @@ var (
 	invWrite   = authz.Permission{Object: authz.ObjInventory, Action: authz.ActWrite}
 	findRead   = authz.Permission{Object: authz.ObjFindings, Action: authz.ActRead}
 	excWrite   = authz.Permission{Object: authz.ObjExceptions, Action: authz.ActWrite}
+	decide     = authz.Permission{Object: authz.ObjReviews, Action: authz.ActDecide}
+	// evaluate is held by API clients (bearer tokens), never by people.
+	evaluate = authz.ClientScope(models.ScopeEvaluate)
 )
 
 // routeTable is the one route table of Countersign. Every route declares
@@ -112,6 +118,18 @@ func routeTable(h handlerSet) []route {
 		{get, "/environments/:id", invRead, h.envs.Show, ""},
 		{get, "/environments/:id/key-types/new", invWrite, h.envs.NewDefault, ""},
 		{post, "/environments/:id/key-types", invWrite, h.envs.CreateDefault, ""},
+
+		// Runtime decisions. Machine clients get a bearer token from the
+		// client-credentials grant and call the AuthZEN endpoints with it;
+		// approvers decide over the API with their session (and CSRF header).
+		{post, "/oauth/token", authz.Public, h.access.Token, ""},
+		{get, "/.well-known/authzen-configuration", authz.Public, h.access.Configuration, ""},
+		{post, "/access/v1/evaluation", evaluate, h.access.Evaluate, ""},
+		{post, "/access/v1/evaluations", evaluate, h.access.EvaluateBatch, ""},
+		{get, "/api/v1/reviews/:id", evaluate, h.access.Review, ""},
+		{post, "/api/v1/tasks/:task_id/complete", evaluate, h.access.CompleteTask, ""},
+		{post, "/api/v1/reviews/:id/approve", decide, h.reviews.Approve, ""},
+		{post, "/api/v1/reviews/:id/deny", decide, h.reviews.Deny, ""},
 
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},

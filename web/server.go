@@ -100,6 +100,8 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		findings: &handlers.Findings{Base: s.base, Store: store},
 		keyTypes: &handlers.KeyTypes{Base: s.base, Store: store},
 		envs:     &handlers.Environments{Base: s.base, Store: store},
+		access:   &handlers.Access{Store: store},
+		reviews:  &handlers.ReviewAPI{Store: store},
 		static:   echo.WrapHandler(assets),
 		metrics:  m.handler(),
 	}
@@ -153,6 +155,9 @@ func (s *Server) authorize(p authz.Permission) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			if p == authz.Public {
 				return next(c)
+			}
+			if p.Object == authz.ObjClient {
+				return s.authorizeClient(c, p.Action, next)
 			}
 			user, ok := auth.CurrentUser(c)
 			if !ok {
