@@ -321,3 +321,9 @@ func (s *Store) RevokeAPIToken(ctx context.Context, token string) error {
 	return s.w(ctx).Model(&APIToken{}).Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).
 		Update("revoked_at", s.Now()).Error
 }
+
+// APIClientByClientID returns a client by its public client id.
+func (s *Store) APIClientByClientID(ctx context.Context, clientID string) (APIClient, error) {
+	var c APIClient
+	return c, mapError(s.r(ctx).Preload("Team").Where("client_id = ?", clientID).First(&c).Error)
+}
