@@ -455,3 +455,42 @@ func TestArgumentDigestIsCanonical(t *testing.T) {
 		t.Error("two values accepted")
 	}
 }
+
+func TestReviewRuleClearsCS009AndClientWebhook(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, s *models.Store, clock *modeltest.Clock) {
+		f := newRuntimeFixture(t, s, clock)
+		cs009 := func() int64 {
+			if _, err := s.RecomputeFindings(ctx); err != nil {
+				t.Fatal(err)
+			}
+			page, err := s.Findings(ctx, models.FindingFilter{Scope: models.AllTeams, RuleID: "CS-009", TeamID: f.team.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return page.Total
+		}
+		if n := cs009(); n != 2 {
+			t.Fatalf("CS-009 before rules: %d, want 2 (both servers of the team)", n)
+		}
+		if _, err := s.CreateReviewRule(ctx, modeltest.Admin, models.ReviewRuleInput{TeamID: f.team.ID, Name: "prod refunds",
+			ServerPattern: "*-prod", MinRisk: models.RiskHigh, Outcome: models.RuleReview, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		if n := cs009(); n != 1 {
+			t.Errorf("CS-009 with a rule covering billing-prod: %d, want 1", n)
+		}
+		// A client with a webhook hears about the decision of its request.
+		if err := s.SetAPIClientWebhook(ctx, modeltest.Admin, f.client.ID, "https://gw.example.com/hook"); err != nil {
+			t.Fatal(err)
+		}
+		f.client, _ = s.APIClientByID(ctx, f.client.ID)
+		r := f.approvedGrant(t, f.call("billing-prod/refund_payment", `{"x":1}`))
+		p := &fakePoster{}
+		if _, err := s.DeliverOutbox(ctx, p, 100); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.posts["https://gw.example.com/hook"]; len(got) != 1 || !contains(got[0], r.PublicID) || !contains(got[0], `"status":"approved"`) {
+			t.Errorf("client webhook: %v", p.posts)
+		}
+	})
+}
