@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -372,4 +373,12 @@ func (h *Access) CompleteTask(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"task_id": taskID, "grants_revoked": res.GrantsRevoked, "reviews_cancelled": res.ReviewsCancelled})
+}
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// OpenAPI serves the OpenAPI document of the JSON API.
+func (h *Access) OpenAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPIDocument)
 }

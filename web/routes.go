@@ -124,6 +124,7 @@ func routeTable(h handlerSet) []route {
 		// approvers decide over the API with their session (and CSRF header).
 		{post, "/oauth/token", authz.Public, h.access.Token, ""},
 		{get, "/.well-known/authzen-configuration", authz.Public, h.access.Configuration, ""},
+		{get, "/api/v1/openapi.json", authz.Public, h.access.OpenAPI, ""},
 		{post, "/access/v1/evaluation", evaluate, h.access.Evaluate, ""},
 		{post, "/access/v1/evaluations", evaluate, h.access.EvaluateBatch, ""},
 		{get, "/api/v1/reviews/:id", evaluate, h.access.Review, ""},

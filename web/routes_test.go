@@ -72,6 +72,7 @@ var routeAccess = map[string][]string{
 	// caller).
 	"POST /oauth/token":                      {"public"},
 	"GET /.well-known/authzen-configuration": {"public"},
+	"GET /api/v1/openapi.json":               {"public"},
 	"POST /access/v1/evaluation":             {"client"},
 	"POST /access/v1/evaluations":            {"client"},
 	"GET /api/v1/reviews/:id":                {"client"},

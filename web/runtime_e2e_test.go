@@ -346,6 +346,9 @@ func TestRuntimeBadInput(t *testing.T) {
 	if status != 200 || !strings.HasSuffix(body["access_evaluation_endpoint"].(string), "/access/v1/evaluation") {
 		t.Errorf("configuration: %d %v", status, body)
 	}
+	if status, body := e.send(http.MethodGet, "/api/v1/openapi.json", nil, nil); status != 200 || body["openapi"] != "3.1.0" {
+		t.Errorf("openapi: %d", status)
+	}
 	// A batch: one allowed, one of another team denied with a reason.
 	batch := `{"subject":{"type":"agent","id":"support-bot"},"action":{"name":"tools/call"},
 		"evaluations":[{"resource":{"id":"billing-prod/refund_payment"},"context":{"arguments":{"n":2}}},{"resource":{"id":"growth-prod/x"}}]}`
