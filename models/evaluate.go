@@ -173,7 +173,9 @@ var errOtherTeam = fmt.Errorf("%w: the server belongs to another team than this 
 
 // Evaluate decides one tool call for an API client, in the order deny rules
 // → a live matching grant (consumed atomically) → allow and review rules →
-// the default by risk. Unknown servers and tools and retired servers are
+// the default by risk. (A call that rules or the default allow anyway does
+// not spend a grant: the answer is the same, and the grant stays for the
+// call that needs it.) Unknown servers and tools and retired servers are
 // denied; any internal error is a deny with the reason "internal error"
 // (fail closed), logged. Every decision is recorded.
 //
@@ -248,6 +250,15 @@ func (s *Store) evaluate(ctx context.Context, client APIClient, in EvaluationReq
 		d.RuleID, d.RuleName = &m.Rule.ID, m.Rule.Name
 		return d, nil
 	}
+	d.Outcome, d.Reason = outcomeOf(m, facts, srv.Environment)
+	if m.Rule != nil {
+		d.RuleID, d.RuleName = &m.Rule.ID, m.Rule.Name
+	}
+	if d.Outcome == OutcomeAllow {
+		// Allowed without a grant: a live grant would give the same answer,
+		// so it is kept for a call that needs it (and no write is queued).
+		return d, nil
+	}
 	digest, _ := ArgumentDigest(in.Arguments)
 	key := grantKey{Subject: in.Subject, ServerID: srv.ID, ToolID: tool.ID, ArgumentDigest: digest, TaskID: in.TaskID}
 	actor := Actor{Label: "client:" + client.ClientID}
@@ -263,7 +274,7 @@ func (s *Store) evaluate(ctx context.Context, client APIClient, in EvaluationReq
 				return err
 			}
 			rec.GrantID, rec.RequestID = &used.ID, used.RequestID
-			return s.recordIn(tx, rec, OutcomeAllow, "a live grant from an approved review", nil, risk, start)
+			return s.recordIn(tx, rec, OutcomeAllow, "a live grant from an approved review", d.RuleID, risk, start)
 		})
 		if err != nil {
 			return d, err
@@ -272,13 +283,6 @@ func (s *Store) evaluate(ctx context.Context, client APIClient, in EvaluationReq
 			d.ID, d.Outcome, d.Reason, d.Grant = rec.ID, OutcomeAllow, "a live grant from an approved review", used
 			return d, nil
 		}
-	}
-	d.Outcome, d.Reason = outcomeOf(m, facts, srv.Environment)
-	if m.Rule != nil {
-		d.RuleID, d.RuleName = &m.Rule.ID, m.Rule.Name
-	}
-	if d.Outcome != OutcomeReviewRequired {
-		return d, nil
 	}
 	review, err := s.openReview(ctx, actor, client, in, srv, tool, digest, m.Rule, d, rec, start)
 	if err != nil {
