@@ -1,8 +1,10 @@
 package models_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,6 +181,13 @@ func TestEvaluateDefaultsAndFailClosed(t *testing.T) {
 		page, err := s.Decisions(ctx, models.DecisionFilter{Scope: models.AllTeams})
 		if err != nil || page.Total != 8 {
 			t.Errorf("decisions recorded = %d, %v; want 8", page.Total, err)
+		}
+		// An internal error (here: the request's context is gone) is a deny.
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		d, err := s.Evaluate(cancelled, f.client, f.call("billing-prod/get_invoice", `{}`))
+		if err != nil || d.Outcome != models.OutcomeDeny || !strings.Contains(d.Reason, "internal error") {
+			t.Errorf("internal error: %+v %v, want a deny (fail closed)", d, err)
 		}
 	})
 }
@@ -387,8 +396,11 @@ func TestTaskCompletionAndExpiry(t *testing.T) {
 		}
 		// Expiry of requests and grants.
 		f.approvedGrant(t, f.call("billing-prod/refund_payment", `{"invoice":"INV-10"}`))
-		f.eval(t, f.call("billing-prod/refund_payment", `{"invoice":"INV-11"}`))
+		late := f.eval(t, f.call("billing-prod/refund_payment", `{"invoice":"INV-11"}`))
 		clock.Advance(2 * time.Hour)
+		if _, err := s.ApproveReview(ctx, as(f.bob), late.Review.ID, ""); !errors.Is(err, models.ErrInvalidTransition) {
+			t.Errorf("approval after the deadline: %v", err)
+		}
 		if n, err := s.ExpireReviews(ctx); err != nil || n < 1 {
 			t.Errorf("expire reviews: %d %v", n, err)
 		}
