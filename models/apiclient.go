@@ -291,28 +291,30 @@ func (s *Store) IssueAPIToken(ctx context.Context, clientID, secret string, scop
 // that is unknown, expired or revoked, or whose client is revoked, is
 // ErrUnauthenticated at once (there is no cache).
 func (s *Store) CheckAPIToken(ctx context.Context, token string) (APIClient, APIToken, error) {
-	var t APIToken
 	if token == "" {
-		return APIClient{}, t, ErrUnauthenticated
+		return APIClient{}, APIToken{}, ErrUnauthenticated
 	}
-	err := s.r(ctx).Where("token_hash = ?", HashToken(token)).First(&t).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return APIClient{}, t, ErrUnauthenticated
+	// One query: the token and its client.
+	var row struct {
+		APIClient
+		TokenID        uint
+		TokenScopes    string
+		TokenExpiresAt time.Time
+		TokenRevokedAt *time.Time
 	}
+	err := s.r(ctx).Table("api_tokens").
+		Select("api_clients.*, api_tokens.id AS token_id, api_tokens.scopes AS token_scopes, "+
+			"api_tokens.expires_at AS token_expires_at, api_tokens.revoked_at AS token_revoked_at").
+		Joins("JOIN api_clients ON api_clients.id = api_tokens.client_id").
+		Where("api_tokens.token_hash = ?", HashToken(token)).Limit(1).Scan(&row).Error
 	if err != nil {
-		return APIClient{}, t, fmt.Errorf("look up token: %w", err)
+		return APIClient{}, APIToken{}, fmt.Errorf("look up token: %w", err)
 	}
-	if t.RevokedAt != nil || !s.Now().Before(t.ExpiresAt) {
-		return APIClient{}, t, ErrUnauthenticated
+	t := APIToken{ID: row.TokenID, ClientID: row.APIClient.ID, Scopes: row.TokenScopes, ExpiresAt: row.TokenExpiresAt, RevokedAt: row.TokenRevokedAt}
+	if row.TokenID == 0 || t.RevokedAt != nil || !s.Now().Before(t.ExpiresAt) || row.APIClient.RevokedAt != nil {
+		return APIClient{}, APIToken{}, ErrUnauthenticated
 	}
-	var c APIClient
-	if err := s.r(ctx).First(&c, t.ClientID).Error; err != nil {
-		return c, t, mapError(err)
-	}
-	if c.RevokedAt != nil {
-		return APIClient{}, t, ErrUnauthenticated
-	}
-	return c, t, nil
+	return row.APIClient, t, nil
 }
 
 // RevokeAPIToken revokes one token (by its value), e.g. when a gateway

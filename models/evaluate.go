@@ -126,7 +126,7 @@ func lookupCall(db *gorm.DB, resource string) (Server, Tool, error) {
 		return Server{}, Tool{}, ErrNotFound
 	}
 	var srv Server
-	if err := db.Preload("Environment").Where("slug = ?", strings.ToLower(slug)).First(&srv).Error; err != nil {
+	if err := db.Joins("Environment").Where("servers.slug = ?", strings.ToLower(slug)).First(&srv).Error; err != nil {
 		return srv, Tool{}, mapError(err)
 	}
 	var t Tool
