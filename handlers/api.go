@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -15,48 +13,13 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// MaxAPIBody bounds the JSON body of every API request.
-const MaxAPIBody = 64 << 10
-
 // API is the JSON API under /api/v1 for servers, tools, allowed key types
 // and credentials. It is authorised by the same Casbin rules as the pages
-// (the route table, then the team of each object).
+// (the route table, then the team of each object). Bodies are read with
+// DecodeJSON: at most 64 KiB, one object, no unknown fields.
 type API struct {
 	*Base
 	Store *models.Store
-}
-
-// decode reads a JSON body strictly: at most 64 KiB, one object, no unknown
-// fields. Errors are 4xx with a message naming the problem.
-func decode(c echo.Context, v any) error {
-	if ct := c.Request().Header.Get(echo.HeaderContentType); !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Send the body as JSON (Content-Type: application/json).")
-	}
-	body := http.MaxBytesReader(c.Response(), c.Request().Body, MaxAPIBody)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		var syntax *json.SyntaxError
-		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &tooBig):
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("The body is larger than %d KiB.", MaxAPIBody>>10))
-		case errors.As(err, &syntax):
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("The body is not valid JSON (at byte %d).", syntax.Offset))
-		case errors.As(err, &typeErr):
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Field %q must be %s.", typeErr.Field, typeErr.Type))
-		case errors.Is(err, io.EOF):
-			return echo.NewHTTPError(http.StatusBadRequest, "The body is empty; send a JSON object.")
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return echo.NewHTTPError(http.StatusBadRequest, "Unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field ")+".")
-		}
-		return echo.NewHTTPError(http.StatusBadRequest, "The body could not be read as JSON: "+err.Error())
-	}
-	if dec.More() {
-		return echo.NewHTTPError(http.StatusBadRequest, "Send one JSON object, not several.")
-	}
-	return nil
 }
 
 // OpenAPI serves the OpenAPI document of this API.
@@ -170,7 +133,7 @@ func (h *API) GetServer(c echo.Context) error {
 // CreateServer answers POST /api/v1/servers.
 func (h *API) CreateServer(c echo.Context) error {
 	var in APIServer
-	if err := decode(c, &in); err != nil {
+	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if err := h.Require(c, in.TeamID, InventoryWrite); err != nil {
@@ -195,7 +158,7 @@ func (h *API) UpdateServer(c echo.Context) error {
 		return err
 	}
 	var in APIServer
-	if err := decode(c, &in); err != nil {
+	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if in.TeamID != srv.TeamID {
@@ -275,7 +238,7 @@ func (h *API) SyncTools(c echo.Context) error {
 		Tools      []models.ToolDefinition `json:"tools"`
 		NextCursor string                  `json:"nextCursor,omitempty"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	res, err := h.Store.SyncTools(c.Request().Context(), auth.Actor(c), srv.ID, in.Tools, false)
@@ -360,7 +323,7 @@ func (h *API) CreateServerKeyType(c echo.Context) error {
 		return err
 	}
 	var in APIKeyType
-	if err := decode(c, &in); err != nil {
+	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	e, err := h.Store.CreateServerKeyType(c.Request().Context(), auth.Actor(c), srv.ID, in.input())
@@ -412,7 +375,7 @@ func (h *API) UpdateKeyType(c echo.Context) error {
 		return err
 	}
 	var in APIKeyType
-	if err := decode(c, &in); err != nil {
+	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	saved, err := h.Store.UpdateAllowedKeyType(c.Request().Context(), auth.Actor(c), e.ID, in.input())
@@ -468,7 +431,7 @@ func (h *API) CreateEnvironmentKeyType(c echo.Context) error {
 		return fmt.Errorf("%w: environment defaults are written by governance members", models.ErrForbidden)
 	}
 	var in APIKeyType
-	if err := decode(c, &in); err != nil {
+	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	e, err := h.Store.CreateEnvironmentKeyType(c.Request().Context(), auth.Actor(c), id, in.input())

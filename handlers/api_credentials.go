@@ -135,7 +135,7 @@ func (h *API) GetCredential(c echo.Context) error {
 // CreateCredential answers POST /api/v1/credentials.
 func (h *API) CreateCredential(c echo.Context) error {
 	var in APICredential
-	if err := decode(c, &in); err != nil {
+	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if err := h.Require(c, in.TeamID, InventoryWrite); err != nil {
@@ -164,7 +164,7 @@ func (h *API) UpdateCredential(c echo.Context) error {
 		return err
 	}
 	var in APICredential
-	if err := decode(c, &in); err != nil {
+	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if in.TeamID != cred.TeamID {

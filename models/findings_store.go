@@ -30,7 +30,7 @@ func (s *Store) LoadSnapshot(ctx context.Context) (InventorySnapshot, error) {
 	for _, e := range envs {
 		snap.Environments[e.ID] = e
 	}
-	if err := db.Select("id, slug, team_id, environment_id, hosting, vendor_name, owner_id, status, production_data, write_actions, multi_tenant, chains_tools").
+	if err := db.Select("id, slug, team_id, environment_id, hosting, vendor_name, owner_id, status, production_data, write_actions, multi_tenant, chains_tools, data_classes").
 		Find(&snap.Servers).Error; err != nil {
 		return snap, fmt.Errorf("load servers: %w", err)
 	}
@@ -44,6 +44,11 @@ func (s *Store) LoadSnapshot(ctx context.Context) (InventorySnapshot, error) {
 	for _, id := range users {
 		snap.ActiveUsers[id] = true
 	}
+	covered, err := s.ReviewCoverage(ctx)
+	if err != nil {
+		return snap, err
+	}
+	snap.ReviewCovered = covered
 	// The three large reads run side by side on the reader pool.
 	var wg sync.WaitGroup
 	var toolsErr, credsErr, linksErr error

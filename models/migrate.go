@@ -19,6 +19,7 @@ func migrations() []*gormigrate.Migration {
 		migration0004FindingsIndex(),
 		migration0005KeyTypes(),
 		migration0006Outbox(),
+		migration0007Runtime(),
 		migration0009LoginLinks(),
 		migration0010CredentialIndexes(),
 	}

@@ -24,9 +24,12 @@ const (
 // is written in the transaction of the change that causes it, so a change
 // is never committed without its notification, nor the reverse.
 type OutboxMessage struct {
-	ID            uint `gorm:"primaryKey"`
-	Event         string
-	TeamID        *uint
+	ID     uint `gorm:"primaryKey"`
+	Event  string
+	TeamID *uint
+	// ClientID, when set, sends the message to that API client's webhook
+	// only, instead of the team's channels.
+	ClientID      *uint
 	Subject       string
 	Payload       string
 	Status        OutboxStatus
@@ -55,6 +58,25 @@ func (s *Store) enqueue(tx *gorm.DB, n Notification) error {
 	}
 	msg := OutboxMessage{Event: n.Event, Subject: n.Subject, Payload: string(data), Status: OutboxPending,
 		NextAttemptAt: s.Now()}
+	if n.TeamID != 0 {
+		team := n.TeamID
+		msg.TeamID = &team
+	}
+	if err := tx.Create(&msg).Error; err != nil {
+		return fmt.Errorf("enqueue notification %s: %w", n.Event, err)
+	}
+	return nil
+}
+
+// enqueueForClient writes a notification addressed to one API client's
+// webhook inside tx.
+func (s *Store) enqueueForClient(tx *gorm.DB, clientID uint, n Notification) error {
+	data, err := json.Marshal(n.Payload)
+	if err != nil {
+		return fmt.Errorf("encode notification %s: %w", n.Event, err)
+	}
+	msg := OutboxMessage{Event: n.Event, Subject: n.Subject, Payload: string(data), Status: OutboxPending,
+		NextAttemptAt: s.Now(), ClientID: &clientID}
 	if n.TeamID != 0 {
 		team := n.TeamID
 		msg.TeamID = &team

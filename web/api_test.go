@@ -41,7 +41,7 @@ func TestInventoryAPI(t *testing.T) {
 	rec := f.api(http.MethodGet, "/api/v1/openapi.json", "", "")
 	doc := decodeJSON(t, rec)
 	paths, _ := doc["paths"].(map[string]any)
-	for _, p := range []string{"/servers", "/servers/{id}/tools", "/servers/{id}/key-types", "/credentials/{id}"} {
+	for _, p := range []string{"/api/v1/servers", "/api/v1/servers/{id}/tools", "/api/v1/servers/{id}/key-types", "/api/v1/credentials/{id}", "/access/v1/evaluation", "/oauth/token"} {
 		if _, ok := paths[p]; !ok {
 			t.Errorf("OpenAPI document lacks %s", p)
 		}

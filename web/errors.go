@@ -18,6 +18,9 @@ type problem struct {
 	status  int
 	title   string
 	message string
+	// code is the machine-readable error of JSON answers ("" → from status).
+	code   string
+	fields map[string]string
 }
 
 // classify maps an error to a status and a message safe to show. Only the
@@ -25,7 +28,10 @@ type problem struct {
 // is a 500 whose detail goes to the log, not to the user.
 func classify(err error) problem {
 	var he *echo.HTTPError
+	var ae *handlers.APIError
 	switch {
+	case errors.As(err, &ae):
+		return problem{status: ae.Status, title: http.StatusText(ae.Status), message: ae.Message, code: ae.Code}
 	case errors.As(err, &he):
 		msg := http.StatusText(he.Code)
 		if s, ok := he.Message.(string); ok && s != "" {
@@ -37,21 +43,55 @@ func classify(err error) problem {
 		}
 		return p
 	case errors.Is(err, models.ErrNotFound):
-		return problem{http.StatusNotFound, "Not found", "What you asked for does not exist, or you cannot see it."}
+		return problem{status: http.StatusNotFound, title: "Not found", message: "What you asked for does not exist, or you cannot see it."}
 	case errors.Is(err, models.ErrUnauthenticated):
-		return problem{http.StatusUnauthorized, "Sign in required", "Sign in to continue."}
+		return problem{status: http.StatusUnauthorized, title: "Sign in required", message: "Sign in to continue."}
 	case errors.Is(err, models.ErrForbidden):
-		return problem{http.StatusForbidden, "Not allowed", sentinelDetail(err, "You do not have permission to do this.")}
+		return problem{status: http.StatusForbidden, title: "Not allowed", message: sentinelDetail(err, "You do not have permission to do this.")}
 	case errors.Is(err, models.ErrInvalidTransition):
-		return problem{http.StatusConflict, "Not possible now", sentinelDetail(err, "This change is not possible in the object's current state.")}
+		return problem{status: http.StatusConflict, title: "Not possible now", message: sentinelDetail(err, "This change is not possible in the object's current state."),
+			code: "invalid_transition"}
 	case errors.Is(err, models.ErrConflict):
-		return problem{http.StatusConflict, "Conflict", "This change conflicts with existing data."}
+		return problem{status: http.StatusConflict, title: "Conflict", message: "This change conflicts with existing data."}
 	}
 	if v, ok := models.AsValidation(err); ok {
-		return problem{http.StatusUnprocessableEntity, "Invalid input", v.Error()}
+		return problem{status: http.StatusUnprocessableEntity, title: "Invalid input", message: v.Error(), code: "invalid_input", fields: v.Fields}
 	}
-	return problem{http.StatusInternalServerError, "Something went wrong",
-		"Countersign could not complete the request. Nothing was changed. Try again; if it persists, tell your administrator the request id."}
+	return problem{status: http.StatusInternalServerError, title: "Something went wrong",
+		message: "Countersign could not complete the request. Nothing was changed. Try again; if it persists, tell your administrator the request id."}
+}
+
+// errorCode is the machine-readable error of a JSON answer.
+func (p problem) errorCode() string {
+	if p.code != "" {
+		return p.code
+	}
+	switch p.status {
+	case http.StatusBadRequest:
+		return "invalid_request"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusConflict:
+		return "conflict"
+	case http.StatusRequestEntityTooLarge:
+		return "request_too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusUnprocessableEntity:
+		return "invalid_input"
+	case http.StatusTooManyRequests:
+		return "too_many_requests"
+	}
+	if p.status >= 500 {
+		return "internal_error"
+	}
+	return strings.ToLower(strings.ReplaceAll(http.StatusText(p.status), " ", "_"))
 }
 
 // sentinelDetail returns the text a Store method wrapped around a sentinel
@@ -86,9 +126,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	case c.Request().Method == http.MethodHead:
 		werr = c.NoContent(p.status)
 	case wantsJSON(c):
-		body := map[string]any{"error": p.message, "status": p.status, "request_id": auth.RequestID(c)}
-		if v, ok := models.AsValidation(err); ok {
-			body["fields"] = v.Fields
+		body := map[string]any{"error": p.errorCode(), "message": p.message, "status": p.status, "request_id": auth.RequestID(c)}
+		if len(p.fields) > 0 {
+			body["fields"] = p.fields
 		}
 		werr = c.JSON(p.status, body)
 	default:

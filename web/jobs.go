@@ -25,5 +25,21 @@ func jobs(store *models.Store) []scheduler.Job {
 				n, err := store.ExpireExceptions(ctx)
 				return map[string]int64{"expired": int64(n)}, err
 			}},
+		{Name: "outbox-deliver", Spec: "* * * * *",
+			Description: "Deliver notifications to team webhooks (generic JSON or Slack) and API client webhooks, with retries and backoff.",
+			Run: func(ctx context.Context) (map[string]int64, error) {
+				res, err := store.DeliverOutbox(ctx, models.NewHTTPPoster(), 200)
+				return map[string]int64{"sent": int64(res.Sent), "retried": int64(res.Retried), "failed": int64(res.Failed)}, err
+			}},
+		{Name: "reviews-expire", Spec: "* * * * *",
+			Description: "Mark pending review requests past their deadline as expired, and expired grants as such.",
+			Run: func(ctx context.Context) (map[string]int64, error) {
+				reviews, err := store.ExpireReviews(ctx)
+				if err != nil {
+					return map[string]int64{"reviews": int64(reviews)}, err
+				}
+				grants, err := store.ExpireGrants(ctx)
+				return map[string]int64{"reviews": int64(reviews), "grants": int64(grants)}, err
+			}},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/countersign/countersign/handlers"
+	"github.com/countersign/countersign/models"
 	"github.com/countersign/countersign/web/authz"
 	"github.com/labstack/echo/v4"
 )
@@ -42,6 +43,8 @@ type handlerSet struct {
 	creds    *handlers.Credentials
 	api      *handlers.API
 	imports  *handlers.Import
+	access   *handlers.Access
+	reviews  *handlers.ReviewAPI
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -56,6 +59,9 @@ var (
 	invWrite   = authz.Permission{Object: authz.ObjInventory, Action: authz.ActWrite}
 	findRead   = authz.Permission{Object: authz.ObjFindings, Action: authz.ActRead}
 	excWrite   = authz.Permission{Object: authz.ObjExceptions, Action: authz.ActWrite}
+	decide     = authz.Permission{Object: authz.ObjReviews, Action: authz.ActDecide}
+	// evaluate is held by API clients (bearer tokens), never by people.
+	evaluate = authz.ClientScope(models.ScopeEvaluate)
 )
 
 // routeTable is the one route table of Countersign. Every route declares
@@ -153,6 +159,18 @@ func routeTable(h handlerSet) []route {
 		{get, "/api/v1/credentials/:id", invRead, h.api.GetCredential, ""},
 		{put, "/api/v1/credentials/:id", invWrite, h.api.UpdateCredential, ""},
 		{del, "/api/v1/credentials/:id", invWrite, h.api.DeleteCredential, ""},
+
+		// Runtime decisions. Machine clients get a bearer token from the
+		// client-credentials grant and call the AuthZEN endpoints with it;
+		// approvers decide over the API with their session (and CSRF header).
+		{post, "/oauth/token", authz.Public, h.access.Token, ""},
+		{get, "/.well-known/authzen-configuration", authz.Public, h.access.Configuration, ""},
+		{post, "/access/v1/evaluation", evaluate, h.access.Evaluate, ""},
+		{post, "/access/v1/evaluations", evaluate, h.access.EvaluateBatch, ""},
+		{get, "/api/v1/reviews/:id", evaluate, h.access.Review, ""},
+		{post, "/api/v1/tasks/:task_id/complete", evaluate, h.access.CompleteTask, ""},
+		{post, "/api/v1/reviews/:id/approve", decide, h.reviews.Approve, ""},
+		{post, "/api/v1/reviews/:id/deny", decide, h.reviews.Deny, ""},
 
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},

@@ -101,6 +101,18 @@ var routeAccess = map[string][]string{
 	"PUT /api/v1/credentials/:id":             {"governance"},
 	"DELETE /api/v1/credentials/:id":          {"governance"},
 
+	// Runtime decisions. "client": an API client's bearer token, never a
+	// person's session (every role is refused with 401, like a signed-out
+	// caller).
+	"POST /oauth/token":                      {"public"},
+	"GET /.well-known/authzen-configuration": {"public"},
+	"POST /access/v1/evaluation":             {"client"},
+	"POST /access/v1/evaluations":            {"client"},
+	"GET /api/v1/reviews/:id":                {"client"},
+	"POST /api/v1/tasks/:task_id/complete":   {"client"},
+	"POST /api/v1/reviews/:id/approve":       {"approver"},
+	"POST /api/v1/reviews/:id/deny":          {"approver"},
+
 	"GET /audit":         {"admin", "auditor"},
 	"POST /audit/verify": {"admin", "auditor"},
 
@@ -141,6 +153,17 @@ func TestEveryRouteTimesEveryRole(t *testing.T) {
 		}
 		checkDeclaration(t, key, r.Permission, want)
 		path := f.concretePath(r.Path)
+		if contains(want, "client") {
+			for _, role := range allRoles {
+				if rec := f.do(r.Method, path, f.session(f.users[role]), f.formFor(key)); rec.Code != http.StatusUnauthorized {
+					t.Errorf("%s as %s with a session: status %d, want 401 (bearer token only)", key, role, rec.Code)
+				}
+			}
+			if rec := f.do(r.Method, path, nil, f.formFor(key)); rec.Code != http.StatusUnauthorized {
+				t.Errorf("%s signed out: status %d, want 401", key, rec.Code)
+			}
+			continue
+		}
 		for _, role := range allRoles {
 			allowed := contains(want, "public") || contains(want, "signed-in") || contains(want, role)
 			rec := f.do(r.Method, path, f.session(f.users[role]), f.formFor(r.Method+" "+r.Path))
@@ -188,6 +211,8 @@ func checkDeclaration(t *testing.T, key string, p authz.Permission, want []strin
 		t.Errorf("%s should be public, declares %s", key, p)
 	case contains(want, "signed-in") && p != authz.SignedIn:
 		t.Errorf("%s should need only a sign-in, declares %s", key, p)
+	case contains(want, "client") != (p.Object == authz.ObjClient):
+		t.Errorf("%s: table says %v, route declares %s", key, want, p)
 	case !contains(want, "public") && p == authz.Public:
 		t.Errorf("%s is public but the table restricts it to %v", key, want)
 	}

@@ -106,6 +106,8 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		api:      &handlers.API{Base: s.base, Store: store},
 		desktop:  &handlers.Desktop{Base: s.base, Store: store, Auth: sessions, Quit: cfg.Quit},
 		imports:  &handlers.Import{Base: s.base, Store: store, Now: cfg.Now},
+		access:   &handlers.Access{Store: store},
+		reviews:  &handlers.ReviewAPI{Store: store},
 		static:   echo.WrapHandler(assets),
 		metrics:  m.handler(),
 	}
@@ -169,6 +171,9 @@ func (s *Server) authorize(p authz.Permission) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			if p == authz.Public {
 				return next(c)
+			}
+			if p.Object == authz.ObjClient {
+				return s.authorizeClient(c, p.Action, next)
 			}
 			user, ok := auth.CurrentUser(c)
 			if !ok {

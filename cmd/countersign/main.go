@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdMigrate(ctx, args, env, stdout, stderr)
 	case "users":
 		err = cmdUsers(ctx, args, env, stdin, stdout, stderr)
+	case "clients":
+		err = cmdClients(ctx, args, env, stdout, stderr)
 	case "audit":
 		err = cmdAudit(ctx, args, env, stdout, stderr)
 	case "seed":
@@ -90,6 +92,8 @@ Commands:
   serve            serve the web app on 127.0.0.1:8080 (the default command)
   migrate          apply database migrations and print the schema version
   users create     create a user: --email E --name N --role R [--team SLUG] --password-stdin
+  clients create   create an API client: --name N --team SLUG --scope access:evaluate (prints id and secret once)
+  clients rotate   print a new secret for --client-id ID; clients revoke ends a client and its tokens
   audit verify     verify the audit log's hash chain (exit 0 intact, 1 broken)
   seed demo        load a small, realistic demo data set
   seed scale       generate a large inventory for benchmarks: --servers N --credentials M --audit A

@@ -134,3 +134,43 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 		t.Errorf("second seed: %d %q", code, stdout.String())
 	}
 }
+
+func TestClientsCreatePrintsSecretOnce(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cs.db")
+	s, err := models.Open(context.Background(), models.Options{DSN: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTeam(context.Background(), models.SystemActor("test"), models.TeamInput{Slug: "payments", Name: "Payments"}); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"clients", "create", "--database", db, "--name", "gateway", "--team", "payments",
+		"--scope", "access:evaluate"}, nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("clients create: code %d, %q", code, stderr.String())
+	}
+	var id, secret string
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "client_id:"); ok {
+			id = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "client_secret:"); ok {
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if _, _, _, err := s.IssueAPIToken(context.Background(), id, secret, nil); err != nil {
+		t.Fatalf("printed credentials do not work: %v (%q)", err, stdout.String())
+	}
+	s.Close()
+	if code := run(context.Background(), []string{"clients", "create", "--database", db, "--name", "x", "--team", "payments",
+		"--scope", "everything"}, nil, &stdout, &stderr); code != 1 {
+		t.Errorf("unknown scope: code %d", code)
+	}
+	if code := run(context.Background(), []string{"clients", "revoke", "--database", db, "--client-id", id}, nil, &stdout, &stderr); code != 0 {
+		t.Errorf("revoke: code %d %q", code, stderr.String())
+	}
+}

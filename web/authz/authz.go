@@ -68,6 +68,14 @@ var (
 	SignedIn = Permission{Object: "@signed-in"}
 )
 
+// ObjClient is the object of permissions held by API clients (machines),
+// not by people: a route with ClientScope(s) needs a bearer token of an API
+// client holding scope s, and a signed-in session never passes it.
+const ObjClient = "@client"
+
+// ClientScope is the permission of a bearer-token route needing scope.
+func ClientScope(scope string) Permission { return Permission{Object: ObjClient, Action: scope} }
+
 // String renders the permission as "object:action".
 func (p Permission) String() string {
 	if p.Action == "" {
