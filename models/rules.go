@@ -86,7 +86,8 @@ func (e *evaluation) activeOwner(id *uint) bool { return id != nil && e.s.Active
 
 // serverRules: CS-007 (server without an active owner).
 func (e *evaluation) serverRules() {
-	for _, srv := range e.s.Servers {
+	for i := range e.s.Servers {
+		srv := &e.s.Servers[i]
 		if srv.Status == ServerRetired || e.activeOwner(srv.OwnerID) {
 			continue
 		}
@@ -100,7 +101,8 @@ func (e *evaluation) serverRules() {
 
 // credentialRules: CS-001, CS-004, CS-005, CS-006, CS-007, CS-008, CS-010.
 func (e *evaluation) credentialRules() {
-	for _, c := range e.s.Credentials {
+	for i := range e.s.Credentials {
+		c := &e.s.Credentials[i] // a Credential is large: no copies
 		if c.Status != CredentialActive {
 			continue
 		}
@@ -154,8 +156,8 @@ func (e *evaluation) credentialRules() {
 // secret on several servers), one finding per credential of the group.
 func (e *evaluation) reuseRules() {
 	groups := map[string][]int{}
-	for i, c := range e.s.Credentials {
-		if c.Status == CredentialActive && c.Fingerprint != "" {
+	for i := range e.s.Credentials {
+		if c := &e.s.Credentials[i]; c.Status == CredentialActive && c.Fingerprint != "" {
 			groups[c.Fingerprint] = append(groups[c.Fingerprint], i)
 		}
 	}
@@ -163,8 +165,11 @@ func (e *evaluation) reuseRules() {
 		envs := map[uint]bool{}
 		servers := map[uint]bool{}
 		var names []string
+		if len(idx) == 1 && len(e.s.CredentialServers[e.s.Credentials[idx[0]].ID]) < 2 {
+			continue // a secret used once, on at most one server
+		}
 		for _, i := range idx {
-			c := e.s.Credentials[i]
+			c := &e.s.Credentials[i]
 			envs[c.EnvironmentID] = true
 			names = append(names, c.Name)
 			for _, sid := range e.s.CredentialServers[c.ID] {
@@ -175,7 +180,7 @@ func (e *evaluation) reuseRules() {
 		}
 		sort.Strings(names)
 		for _, i := range idx {
-			c := e.s.Credentials[i]
+			c := &e.s.Credentials[i]
 			credKey := fmt.Sprintf("credential:%d", c.ID)
 			if len(envs) > 1 {
 				e.add("CS-002", credKey, "credential", c.ID, c.Name, c.TeamID, c.EnvironmentID,
@@ -193,7 +198,8 @@ func (e *evaluation) reuseRules() {
 // CS-011 (a tool changed since its review).
 func (e *evaluation) toolRules() {
 	uncovered := map[uint][]string{}
-	for _, t := range e.s.Tools {
+	for i := range e.s.Tools {
+		t := &e.s.Tools[i]
 		srv, ok := e.servers[t.ServerID]
 		if !ok {
 			continue
@@ -202,7 +208,7 @@ func (e *evaluation) toolRules() {
 			e.add("CS-011", fmt.Sprintf("tool:%d", t.ID), "tool", t.ID, srv.Slug+"/"+t.Name, srv.TeamID, srv.EnvironmentID,
 				"The definition changed since it was last reviewed.")
 		}
-		if risk, _ := EffectiveRisk(t); risk == RiskHigh && (e.s.ReviewCovered == nil || !e.s.ReviewCovered(*srv, t)) {
+		if risk, _ := EffectiveRisk(*t); risk == RiskHigh && (e.s.ReviewCovered == nil || !e.s.ReviewCovered(*srv, *t)) {
 			uncovered[srv.ID] = append(uncovered[srv.ID], t.Name)
 		}
 	}
