@@ -35,6 +35,30 @@ type InventoryDocument struct {
 	Credentials      []ExpCredential  `json:"credentials"`
 	Findings         []ExpFinding     `json:"findings"`
 	Exceptions       []ExpException   `json:"exceptions"`
+	ReviewRules      []ExpReviewRule  `json:"review_rules"`
+}
+
+// ExpReviewRule is a review rule in an export. Ref is team/name (with #n for
+// rules of one team that share a name); Position keeps the evaluation order.
+type ExpReviewRule struct {
+	Ref               string `json:"ref"`
+	Team              string `json:"team"`
+	Position          int    `json:"position"`
+	Name              string `json:"name"`
+	Server            string `json:"server,omitempty"`
+	ServerPattern     string `json:"server_pattern"`
+	ToolPattern       string `json:"tool_pattern"`
+	Environment       string `json:"environment,omitempty"`
+	MinRisk           string `json:"min_risk"`
+	DataClass         string `json:"data_class"`
+	SubjectPattern    string `json:"subject_pattern"`
+	Outcome           string `json:"outcome"`
+	ApprovalsNeeded   int    `json:"approvals_needed"`
+	ApproverRole      string `json:"approver_role"`
+	RequestTTLSeconds int    `json:"request_ttl_seconds"`
+	GrantTTLSeconds   int    `json:"grant_ttl_seconds"`
+	GrantMaxUses      int    `json:"grant_max_uses"`
+	Enabled           bool   `json:"enabled"`
 }
 
 // ExpEnvironment is an environment in an export.
@@ -256,6 +280,13 @@ func (s *Store) ExportInventory(ctx context.Context) (InventoryDocument, error) 
 	if err := s.exportFindings(ctx, &doc, &ix); err != nil {
 		return doc, err
 	}
+	var rules []ReviewRule
+	if err := db.Order("team_id, position, id").Find(&rules).Error; err != nil {
+		return doc, err
+	}
+	for _, r := range reviewRuleRefs(rules, ix.teams) {
+		doc.ReviewRules = append(doc.ReviewRules, exportReviewRule(r.rule, r.ref, &ix))
+	}
 	doc.sort()
 	return doc, nil
 }
@@ -365,6 +396,13 @@ func (d *InventoryDocument) sort() {
 	sort.Slice(d.KeyPolicies, func(i, j int) bool { return d.KeyPolicies[i].sortKey() < d.KeyPolicies[j].sortKey() })
 	sort.Slice(d.Credentials, func(i, j int) bool { return d.Credentials[i].Ref < d.Credentials[j].Ref })
 	sort.Slice(d.Findings, func(i, j int) bool { return d.Findings[i].Key < d.Findings[j].Key })
+	sort.Slice(d.ReviewRules, func(i, j int) bool {
+		a, b := d.ReviewRules[i], d.ReviewRules[j]
+		if a.Team != b.Team {
+			return a.Team < b.Team
+		}
+		return a.Position < b.Position
+	})
 	sort.Slice(d.Exceptions, func(i, j int) bool {
 		a, b := d.Exceptions[i], d.Exceptions[j]
 		if a.Finding != b.Finding {
@@ -376,4 +414,44 @@ func (d *InventoryDocument) sort() {
 
 func (p ExpKeyPolicy) sortKey() string {
 	return fmt.Sprintf("%s|%s|%s", p.Server, p.Environment, p.KeyType)
+}
+
+type refRule struct {
+	ref  string
+	rule ReviewRule
+}
+
+// reviewRuleRefs names rules team/name, numbering repeats in id order.
+func reviewRuleRefs(rules []ReviewRule, teams map[uint]string) []refRule {
+	byID := append([]ReviewRule(nil), rules...)
+	sort.Slice(byID, func(i, j int) bool { return byID[i].ID < byID[j].ID })
+	seen := map[string]int{}
+	refs := map[uint]string{}
+	for _, r := range byID {
+		ref := teams[r.TeamID] + "/" + r.Name
+		seen[ref]++
+		if n := seen[ref]; n > 1 {
+			ref += "#" + strconv.Itoa(n)
+		}
+		refs[r.ID] = ref
+	}
+	out := make([]refRule, 0, len(rules))
+	for _, r := range rules {
+		out = append(out, refRule{ref: refs[r.ID], rule: r})
+	}
+	return out
+}
+
+func exportReviewRule(r ReviewRule, ref string, ix *exportIndex) ExpReviewRule {
+	x := ExpReviewRule{Ref: ref, Team: ix.teams[r.TeamID], Position: r.Position, Name: r.Name, ServerPattern: r.ServerPattern,
+		ToolPattern: r.ToolPattern, MinRisk: string(r.MinRisk), DataClass: r.DataClass, SubjectPattern: r.SubjectPattern,
+		Outcome: string(r.Outcome), ApprovalsNeeded: r.ApprovalsNeeded, ApproverRole: string(r.ApproverRole),
+		RequestTTLSeconds: r.RequestTTLSeconds, GrantTTLSeconds: r.GrantTTLSeconds, GrantMaxUses: r.GrantMaxUses, Enabled: r.Enabled}
+	if r.ServerID != nil {
+		x.Server = ix.servers[*r.ServerID]
+	}
+	if r.EnvironmentID != nil {
+		x.Environment = ix.envs[*r.EnvironmentID]
+	}
+	return x
 }

@@ -34,7 +34,7 @@ func (s ImportSummary) Changed() bool {
 
 // Kinds lists the kinds of the summary in document order.
 func (s ImportSummary) Kinds() []string {
-	return []string{"environments", "teams", "servers", "tools", "key_policies", "credentials", "findings", "exceptions"}
+	return []string{"environments", "teams", "servers", "tools", "key_policies", "credentials", "findings", "exceptions", "review_rules"}
 }
 
 func (s *ImportSummary) count(kind string, created, updated bool) {
@@ -80,7 +80,7 @@ func (s *Store) ImportInventory(ctx context.Context, actor Actor, doc InventoryD
 			sum.Warnings = append(sum.Warnings, "The export was made with another fingerprint key: fingerprints were left out (last four characters kept). Configure the same key to keep them.")
 		}
 		steps := []func(InventoryDocument) error{im.environments, im.teamsAndUsers, im.serversStep, im.toolsStep,
-			im.policies, im.credentials, im.findings, im.exceptions}
+			im.policies, im.credentials, im.findings, im.exceptions, im.reviewRules}
 		for _, step := range steps {
 			if err := step(doc); err != nil {
 				return err
@@ -523,6 +523,64 @@ func (im *importer) exceptions(doc InventoryDocument) error {
 			return fmt.Errorf("import exception of %s: %w", x.Finding, err)
 		}
 		im.sum.count("exceptions", !exists, exists)
+	}
+	return nil
+}
+
+func (im *importer) reviewRules(doc InventoryDocument) error {
+	var have []ReviewRule
+	if err := im.tx.Order("team_id, position, id").Find(&have).Error; err != nil {
+		return err
+	}
+	teamSlugs := map[uint]string{}
+	for slug, id := range im.teams {
+		teamSlugs[id] = slug
+	}
+	byRef := map[string]ReviewRule{}
+	for _, r := range reviewRuleRefs(have, teamSlugs) {
+		byRef[r.ref] = r.rule
+	}
+	ix := &exportIndex{teams: teamSlugs, envs: map[uint]string{}, servers: map[uint]string{}}
+	for name, id := range im.envs {
+		ix.envs[id] = name
+	}
+	for slug, id := range im.servers {
+		ix.servers[id] = slug
+	}
+	for _, x := range doc.ReviewRules {
+		team := im.teams[x.Team]
+		if team == 0 {
+			return fmt.Errorf("import review rule %s: unknown team %q", x.Ref, x.Team)
+		}
+		r, ok := byRef[x.Ref]
+		if ok && exportReviewRule(r, x.Ref, ix) == x {
+			im.sum.count("review_rules", false, false)
+			continue
+		}
+		next := r
+		next.TeamID, next.Position, next.Name, next.ServerPattern, next.ToolPattern = team, x.Position, x.Name, x.ServerPattern, x.ToolPattern
+		next.ServerID, next.EnvironmentID = nil, nil
+		if x.Server != "" {
+			id, found := im.servers[x.Server]
+			if !found {
+				return fmt.Errorf("import review rule %s: unknown server %q", x.Ref, x.Server)
+			}
+			next.ServerID = &id
+		}
+		if x.Environment != "" {
+			id, found := im.envs[x.Environment]
+			if !found {
+				return fmt.Errorf("import review rule %s: unknown environment %q", x.Ref, x.Environment)
+			}
+			next.EnvironmentID = &id
+		}
+		next.MinRisk, next.DataClass, next.SubjectPattern, next.Outcome = Risk(x.MinRisk), x.DataClass, x.SubjectPattern, RuleOutcome(x.Outcome)
+		next.ApprovalsNeeded, next.ApproverRole = x.ApprovalsNeeded, Role(x.ApproverRole)
+		next.RequestTTLSeconds, next.GrantTTLSeconds, next.GrantMaxUses, next.Enabled = x.RequestTTLSeconds, x.GrantTTLSeconds, x.GrantMaxUses, x.Enabled
+		if err := im.tx.Omit("Server", "Environment").Save(&next).Error; err != nil {
+			return fmt.Errorf("import review rule %s: %w", x.Ref, err)
+		}
+		im.sum.count("review_rules", !ok, ok)
 	}
 	return nil
 }

@@ -42,6 +42,21 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if _, err := src.DecideException(ctx, models.Actor{UserID: admin.ID}, ex.ID, true); err != nil {
 		t.Fatal(err)
 	}
+	payments, _ := src.TeamBySlug(ctx, "payments")
+	billing, _ := src.ServerBySlug(ctx, "billing-prod")
+	prod, _ := src.EnvironmentByName(ctx, "prod")
+	for _, in := range []models.ReviewRuleInput{
+		{TeamID: payments.ID, Name: "Refunds need two", ServerID: billing.ID, ToolPattern: "refund_*", Outcome: models.RuleOutcome("review"),
+			ApprovalsNeeded: 2, ApproverRole: models.RoleApprover, Enabled: true},
+		{TeamID: payments.ID, Name: "No deletes in prod", ToolPattern: "delete_*", EnvironmentID: prod.ID, Outcome: models.RuleOutcome("deny"), Enabled: true},
+	} {
+		if _, err := src.CreateReviewRule(ctx, modeltest.Admin, in); err != nil {
+			t.Fatalf("review rule %s: %v", in.Name, err)
+		}
+	}
+	if _, err := src.RecomputeFindings(ctx); err != nil { // as the pages do after a change
+		t.Fatal(err)
+	}
 	first := exportJSON(t, src)
 
 	var dst *models.Store
@@ -61,6 +76,9 @@ func TestExportImportRoundTrip(t *testing.T) {
 	sum, err := dst.ImportInventory(ctx, modeltest.Admin, doc)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c := sum.Counts["review_rules"]; c.Created != 2 {
+		t.Fatalf("review rules imported: %+v", c)
 	}
 	if c := sum.Counts["credentials"]; c.Created != 40 || len(sum.Warnings) != 0 {
 		t.Fatalf("first import: credentials %+v, warnings %v", c, sum.Warnings)
