@@ -147,6 +147,8 @@ type AuditFilter struct {
 	ObjectType string
 	ObjectID   string
 	Actor      string
+	// From and To keep events at or after From and before To, when set.
+	From, To time.Time
 }
 
 // AuditEvents lists audit events, newest first.
@@ -164,6 +166,12 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) (Page[AuditEvent
 	}
 	if f.Actor != "" {
 		q = q.Where("LOWER(actor) = ?", strings.ToLower(f.Actor))
+	}
+	if !f.From.IsZero() {
+		q = q.Where("at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("at < ?", f.To)
 	}
 	if f.Search != "" {
 		p := likePattern(f.Search)

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // ReviewFilter narrows the review queue.
@@ -14,6 +15,11 @@ type ReviewFilter struct {
 	// ServerID and ToolID narrow to one server or tool (0: any).
 	ServerID uint
 	ToolID   uint
+	// TeamID narrows to one team; CreatedFrom/CreatedTo to requests made in
+	// [CreatedFrom, CreatedTo) when set (reports and their exports).
+	TeamID      uint
+	CreatedFrom time.Time
+	CreatedTo   time.Time
 }
 
 // ReviewRow is a request in a list, with the names an approver reads.
@@ -40,6 +46,15 @@ func (s *Store) ReviewRequests(ctx context.Context, f ReviewFilter) (Page[Review
 	}
 	if f.ToolID != 0 {
 		q = q.Where("review_requests.tool_id = ?", f.ToolID)
+	}
+	if f.TeamID != 0 {
+		q = q.Where("review_requests.team_id = ?", f.TeamID)
+	}
+	if !f.CreatedFrom.IsZero() {
+		q = q.Where("review_requests.created_at >= ?", f.CreatedFrom)
+	}
+	if !f.CreatedTo.IsZero() {
+		q = q.Where("review_requests.created_at < ?", f.CreatedTo)
 	}
 	if f.Search != "" {
 		p := likePattern(f.Search)
@@ -157,6 +172,8 @@ type DecisionFilter struct {
 	Outcome  DecisionOutcome
 	ServerID uint
 	ClientID uint
+	// From and To keep decisions made in [From, To), when set.
+	From, To time.Time
 }
 
 // Decisions lists recorded evaluations of the teams in scope, newest first.
@@ -165,6 +182,12 @@ func (s *Store) Decisions(ctx context.Context, f DecisionFilter) (Page[DecisionR
 	q := f.Scope.apply(s.r(ctx).Model(&DecisionRecord{}), "team_id")
 	if f.Outcome != "" {
 		q = q.Where("outcome = ?", f.Outcome)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("at < ?", f.To)
 	}
 	if f.ServerID != 0 {
 		q = q.Where("server_id = ?", f.ServerID)

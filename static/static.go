@@ -47,6 +47,10 @@ func New() (*Assets, error) {
 	return a, err
 }
 
+// Content returns the bytes of an asset (nil if unknown), e.g. to inline
+// the stylesheet in a document meant to be opened offline.
+func (a *Assets) Content(name string) string { return string(a.content[name]) }
+
 // URL returns the content-hashed URL of an asset, e.g. URL("css/app.css").
 // An unknown name yields its plain URL, which answers 404.
 func (a *Assets) URL(name string) string {

@@ -42,6 +42,7 @@ type handlerSet struct {
 	desktop  *handlers.Desktop
 	creds    *handlers.Credentials
 	api      *handlers.API
+	rviews   *handlers.ReportViews
 	imports  *handlers.Import
 	access   *handlers.Access
 	reviews  *handlers.ReviewAPI
@@ -59,6 +60,8 @@ var (
 	invWrite   = authz.Permission{Object: authz.ObjInventory, Action: authz.ActWrite}
 	findRead   = authz.Permission{Object: authz.ObjFindings, Action: authz.ActRead}
 	excWrite   = authz.Permission{Object: authz.ObjExceptions, Action: authz.ActWrite}
+	repRead    = authz.Permission{Object: authz.ObjReports, Action: authz.ActRead}
+	repExport  = authz.Permission{Object: authz.ObjReports, Action: authz.ActExport}
 	decide     = authz.Permission{Object: authz.ObjReviews, Action: authz.ActDecide}
 	// evaluate is held by API clients (bearer tokens), never by people.
 	evaluate = authz.ClientScope(models.ScopeEvaluate)
@@ -171,6 +174,12 @@ func routeTable(h handlerSet) []route {
 		{post, "/api/v1/tasks/:task_id/complete", evaluate, h.access.CompleteTask, ""},
 		{post, "/api/v1/reviews/:id/approve", decide, h.reviews.Approve, ""},
 		{post, "/api/v1/reviews/:id/deny", decide, h.reviews.Deny, ""},
+
+		// Compliance reports: framework view, review analytics, evidence.
+		{get, "/reports/frameworks", repRead, h.rviews.Frameworks, ""},
+		{get, "/reports/reviews", repRead, h.rviews.Reviews, ""},
+		{get, "/reports/evidence-pack", repExport, h.rviews.EvidencePage, ""},
+		{get, "/reports/evidence", repExport, h.rviews.Evidence, ""},
 
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},

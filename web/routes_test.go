@@ -113,6 +113,11 @@ var routeAccess = map[string][]string{
 	"POST /api/v1/reviews/:id/approve":       {"approver"},
 	"POST /api/v1/reviews/:id/deny":          {"approver"},
 
+	"GET /reports/frameworks":    {"admin", "manager", "auditor"},
+	"GET /reports/reviews":       {"admin", "manager", "auditor"},
+	"GET /reports/evidence-pack": {"manager", "auditor"},
+	"GET /reports/evidence":      {"manager", "auditor"},
+
 	"GET /audit":         {"admin", "auditor"},
 	"POST /audit/verify": {"admin", "auditor"},
 

@@ -104,6 +104,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		envs:     &handlers.Environments{Base: s.base, Store: store},
 		creds:    &handlers.Credentials{Base: s.base, Store: store},
 		api:      &handlers.API{Base: s.base, Store: store},
+		rviews:   &handlers.ReportViews{Base: s.base, Store: store},
 		desktop:  &handlers.Desktop{Base: s.base, Store: store, Auth: sessions, Quit: cfg.Quit},
 		imports:  &handlers.Import{Base: s.base, Store: store, Now: cfg.Now},
 		access:   &handlers.Access{Store: store},
