@@ -103,20 +103,7 @@ func (h *API) credentialOut(c echo.Context, cred models.Credential) (APICredenti
 }
 
 func (h *API) readableCredential(c echo.Context) (models.Credential, error) {
-	id, err := IDParam(c, "id")
-	if err != nil {
-		return models.Credential{}, err
-	}
-	cred, err := h.Store.CredentialByID(c.Request().Context(), id)
-	if err != nil {
-		return cred, err
-	}
-	if ok, err := h.Can(c, cred.TeamID, InventoryRead); err != nil {
-		return cred, err
-	} else if !ok {
-		return cred, models.ErrNotFound
-	}
-	return cred, nil
+	return ReadableCredential(c, h.Base, h.Store)
 }
 
 // GetCredential answers GET /api/v1/credentials/:id.

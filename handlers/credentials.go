@@ -100,13 +100,9 @@ func (h *Credentials) renderForm(c echo.Context, status int, id uint, form views
 		return err
 	}
 	teams[0].Label, envs[0].Label = "Choose a team", "Choose an environment"
-	users, err := h.Store.ActiveUsers(ctx)
+	owners, err := OwnerOptions(c, h.Store)
 	if err != nil {
 		return err
-	}
-	owners := []views.Option{{Value: "", Label: "No owner yet"}}
-	for _, u := range users {
-		owners = append(owners, views.Option{Value: fmt.Sprint(u.ID), Label: u.Name + " <" + u.Email + ">"})
 	}
 	servers, err := h.Store.AllServers(ctx, scope)
 	if err != nil {
@@ -263,15 +259,21 @@ func (h *Credentials) Show(c echo.Context) error {
 }
 
 func (h *Credentials) readable(c echo.Context) (models.Credential, error) {
+	return ReadableCredential(c, h.Base, h.Store)
+}
+
+// ReadableCredential loads the :id credential and checks inventory:read in
+// its team; a credential of another team is not found.
+func ReadableCredential(c echo.Context, b *Base, store *models.Store) (models.Credential, error) {
 	id, err := IDParam(c, "id")
 	if err != nil {
 		return models.Credential{}, err
 	}
-	cred, err := h.Store.CredentialByID(c.Request().Context(), id)
+	cred, err := store.CredentialByID(c.Request().Context(), id)
 	if err != nil {
 		return cred, err
 	}
-	if ok, err := h.Can(c, cred.TeamID, InventoryRead); err != nil {
+	if ok, err := b.Can(c, cred.TeamID, InventoryRead); err != nil {
 		return cred, err
 	} else if !ok {
 		return cred, models.ErrNotFound

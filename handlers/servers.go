@@ -66,6 +66,19 @@ func (h *Servers) filterOptions(c echo.Context, scope models.TeamScope) ([]views
 	return FilterOptions(c, h.Store, scope)
 }
 
+// OwnerOptions lists active users as owner choices, after "No owner yet".
+func OwnerOptions(c echo.Context, store *models.Store) ([]views.Option, error) {
+	users, err := store.ActiveUsers(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	owners := []views.Option{{Value: "", Label: "No owner yet"}}
+	for _, u := range users {
+		owners = append(owners, views.Option{Value: fmt.Sprint(u.ID), Label: u.Name + " <" + u.Email + ">"})
+	}
+	return owners, nil
+}
+
 // FilterOptions lists the teams in scope and every environment as choices.
 func FilterOptions(c echo.Context, store *models.Store, scope models.TeamScope) ([]views.Option, []views.Option, error) {
 	ctx := c.Request().Context()
@@ -96,7 +109,6 @@ func (h *Servers) New(c echo.Context) error {
 }
 
 func (h *Servers) renderForm(c echo.Context, status int, id uint, form views.ServerForm) error {
-	ctx := c.Request().Context()
 	scope, err := h.Scope(c, InventoryWrite)
 	if err != nil {
 		return err
@@ -106,13 +118,9 @@ func (h *Servers) renderForm(c echo.Context, status int, id uint, form views.Ser
 		return err
 	}
 	teams[0].Label, envs[0].Label = "Choose a team", "Choose an environment"
-	users, err := h.Store.ActiveUsers(ctx)
+	owners, err := OwnerOptions(c, h.Store)
 	if err != nil {
 		return err
-	}
-	owners := []views.Option{{Value: "", Label: "No owner yet"}}
-	for _, u := range users {
-		owners = append(owners, views.Option{Value: fmt.Sprint(u.ID), Label: u.Name + " <" + u.Email + ">"})
 	}
 	title := "Register server"
 	if id != 0 {
