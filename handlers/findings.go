@@ -272,3 +272,6 @@ func userMessage(err error) string {
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }
+
+// ReviewsDecide is the permission to approve or deny step-up requests.
+var ReviewsDecide = authz.Permission{Object: authz.ObjReviews, Action: authz.ActDecide}
