@@ -270,7 +270,9 @@ func (s *Store) RecomputeFindings(ctx context.Context) (RecomputeResult, error) 
 // FindingsRefresher recomputes findings after changes. Calls that arrive
 // while a recompute runs share the next one, so a burst of changes costs at
 // most two recomputes, and a caller always sees a recompute that started
-// after its change.
+// after its change. When a recompute takes longer than SyncLimit (a large
+// inventory), later calls start it in the background and return at once, so
+// a save does not wait for it; the scheduled recompute is the safety net.
 type FindingsRefresher struct {
 	store     *Store
 	mu        sync.Mutex
@@ -278,19 +280,39 @@ type FindingsRefresher struct {
 	done      uint64
 	reqMu     sync.Mutex
 	lastErr   error
+	last      time.Duration
+	// SyncLimit is the recompute time above which refreshes go to the
+	// background (default 300 ms).
+	SyncLimit time.Duration
 }
 
 // NewFindingsRefresher returns a refresher for the store.
-func NewFindingsRefresher(s *Store) *FindingsRefresher { return &FindingsRefresher{store: s} }
+func NewFindingsRefresher(s *Store) *FindingsRefresher {
+	return &FindingsRefresher{store: s, SyncLimit: 300 * time.Millisecond}
+}
 
 // Refresh recomputes findings, or waits for a recompute that started after
-// this call.
+// this call; on a large inventory it starts one in the background instead.
 func (r *FindingsRefresher) Refresh(ctx context.Context) error {
 	r.reqMu.Lock()
 	r.requested++
 	ticket := r.requested
+	slow := r.last > r.SyncLimit
 	r.reqMu.Unlock()
+	if slow {
+		go func() {
+			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+			defer cancel()
+			if err := r.run(bg, ticket); err != nil {
+				r.store.log.Error("recompute findings in the background", "error", err)
+			}
+		}()
+		return nil
+	}
+	return r.run(ctx, ticket)
+}
 
+func (r *FindingsRefresher) run(ctx context.Context, ticket uint64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.done >= ticket {
@@ -299,7 +321,10 @@ func (r *FindingsRefresher) Refresh(ctx context.Context) error {
 	r.reqMu.Lock()
 	covers := r.requested
 	r.reqMu.Unlock()
-	_, err := r.store.RecomputeFindings(ctx)
+	res, err := r.store.RecomputeFindings(ctx)
+	r.reqMu.Lock()
+	r.last = res.Duration
+	r.reqMu.Unlock()
 	r.done, r.lastErr = covers, err
 	return err
 }

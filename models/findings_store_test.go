@@ -170,3 +170,35 @@ func TestFindingsRefresherCoalesces(t *testing.T) {
 		}
 	}
 }
+
+func TestFindingsRefresherGoesToTheBackgroundWhenSlow(t *testing.T) {
+	s := modeltest.OpenSQLite(t, nil)
+	ctx := context.Background()
+	r := models.NewFindingsRefresher(s)
+	r.SyncLimit = -1 // every recompute counts as slow
+	if err := r.Refresh(ctx); err != nil { // the first runs inline: nothing is known yet
+		t.Fatal(err)
+	}
+	team := modeltest.MustTeam(t, s, "payments")
+	gov := modeltest.MustUser(t, s, "gov@example.com", models.RoleGovernance, team.ID)
+	staticKeyOnProd(t, s, gov, team)
+	if err := r.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The refresh returned before recomputing; the background run opens
+	// the findings shortly after.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		page, err := s.Findings(ctx, models.FindingFilter{Scope: models.TeamScope{All: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the background recompute never ran (%d findings)", page.Total)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
