@@ -175,7 +175,7 @@ func TestFindingsRefresherGoesToTheBackgroundWhenSlow(t *testing.T) {
 	s := modeltest.OpenSQLite(t, nil)
 	ctx := context.Background()
 	r := models.NewFindingsRefresher(s)
-	r.SyncLimit = -1 // every recompute counts as slow
+	r.SyncLimit = -1                       // every recompute counts as slow
 	if err := r.Refresh(ctx); err != nil { // the first runs inline: nothing is known yet
 		t.Fatal(err)
 	}
