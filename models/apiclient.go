@@ -302,19 +302,23 @@ func (s *Store) CheckAPIToken(ctx context.Context, token string) (APIClient, API
 		TokenExpiresAt time.Time
 		TokenRevokedAt *time.Time
 	}
-	err := s.r(ctx).Table("api_tokens").
-		Select("api_clients.*, api_tokens.id AS token_id, api_tokens.scopes AS token_scopes, "+
-			"api_tokens.expires_at AS token_expires_at, api_tokens.revoked_at AS token_revoked_at").
-		Joins("JOIN api_clients ON api_clients.id = api_tokens.client_id").
-		Where("api_tokens.token_hash = ?", HashToken(token)).Limit(1).Scan(&row).Error
+	hash := HashToken(token)
+	client, t, err := s.cachedAPIToken(ctx, hash, func() (APIClient, APIToken, error) {
+		err := s.r(ctx).Table("api_tokens").
+			Select("api_clients.*, api_tokens.id AS token_id, api_tokens.scopes AS token_scopes, "+
+				"api_tokens.expires_at AS token_expires_at, api_tokens.revoked_at AS token_revoked_at").
+			Joins("JOIN api_clients ON api_clients.id = api_tokens.client_id").
+			Where("api_tokens.token_hash = ?", hash).Limit(1).Scan(&row).Error
+		t := APIToken{ID: row.TokenID, ClientID: row.APIClient.ID, Scopes: row.TokenScopes, ExpiresAt: row.TokenExpiresAt, RevokedAt: row.TokenRevokedAt}
+		return row.APIClient, t, err
+	})
 	if err != nil {
 		return APIClient{}, APIToken{}, fmt.Errorf("look up token: %w", err)
 	}
-	t := APIToken{ID: row.TokenID, ClientID: row.APIClient.ID, Scopes: row.TokenScopes, ExpiresAt: row.TokenExpiresAt, RevokedAt: row.TokenRevokedAt}
-	if row.TokenID == 0 || t.RevokedAt != nil || !s.Now().Before(t.ExpiresAt) || row.APIClient.RevokedAt != nil {
+	if t.ID == 0 || t.RevokedAt != nil || !s.Now().Before(t.ExpiresAt) || client.RevokedAt != nil {
 		return APIClient{}, APIToken{}, ErrUnauthenticated
 	}
-	return row.APIClient, t, nil
+	return client, t, nil
 }
 
 // RevokeAPIToken revokes one token (by its value), e.g. when a gateway

@@ -204,7 +204,7 @@ func (s *Store) Evaluate(ctx context.Context, client APIClient, in EvaluationReq
 	}
 	rec.Outcome, rec.Reason, rec.RuleID, rec.Risk = d.Outcome, d.Reason, d.RuleID, d.Risk
 	rec.At, rec.LatencyMicros = s.Now(), time.Since(start).Microseconds()
-	if err := s.w(ctx).Create(&rec).Error; err != nil {
+	if err := s.decisions.record(ctx, &rec); err != nil {
 		s.log.Error("record decision: failing closed", slog.Any("error", err))
 		return Decision{Outcome: OutcomeDeny, Reason: "internal error: the decision could not be recorded (fail closed)",
 			Risk: d.Risk, RiskReasons: d.RiskReasons}, nil
@@ -215,8 +215,7 @@ func (s *Store) Evaluate(ctx context.Context, client APIClient, in EvaluationReq
 
 func (s *Store) evaluate(ctx context.Context, client APIClient, in EvaluationRequest, rec *DecisionRecord) (Decision, error) {
 	start := time.Now()
-	db := s.r(ctx)
-	srv, tool, err := lookupCall(db, in.Resource)
+	srv, tool, err := s.cachedCall(ctx, in.Resource)
 	switch {
 	case errors.Is(err, ErrNotFound) && srv.ID == 0:
 		return Decision{Outcome: OutcomeDeny, Reason: "unknown server"}, nil
@@ -240,7 +239,7 @@ func (s *Store) evaluate(ctx context.Context, client APIClient, in EvaluationReq
 		return d, nil
 	}
 	facts := factsOf(srv, tool, in.Subject)
-	rules, err := enabledRules(db, srv.TeamID)
+	rules, err := s.cachedRules(ctx, srv.TeamID)
 	if err != nil {
 		return d, fmt.Errorf("load review rules: %w", err)
 	}

@@ -38,6 +38,10 @@ type Store struct {
 	argon   Argon2Params
 	fp      *Fingerprinter
 	sched   ScheduleOptions
+	// cache holds the rows every decision reads (decision_cache.go).
+	cache *decisionCache
+	// decisions batches decision records into group commits (decision_recorder.go).
+	decisions *decisionRecorder
 }
 
 // Options configure Open.
@@ -58,6 +62,12 @@ type Options struct {
 	Fingerprinter *Fingerprinter
 	// Schedule bounds rotation schedules (minimum interval).
 	Schedule ScheduleOptions
+	// PolicyCacheTTL is how long the decision path trusts the tokens,
+	// servers, tools and rules it cached before reading them again: the
+	// delay before a change made by another process (the CLI, another
+	// replica) applies. Changes made through this store apply at once.
+	// Zero means DefaultPolicyCacheTTL.
+	PolicyCacheTTL time.Duration
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL database.
@@ -80,7 +90,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Argon2.Time == 0 {
 		opts.Argon2 = DefaultArgon2Params
 	}
-	s := &Store{now: opts.Now, log: opts.Logger, argon: opts.Argon2, fp: opts.Fingerprinter, sched: opts.Schedule}
+	s := &Store{now: opts.Now, log: opts.Logger, argon: opts.Argon2, fp: opts.Fingerprinter, sched: opts.Schedule,
+		cache: &decisionCache{ttl: opts.PolicyCacheTTL}}
+	if s.cache.ttl <= 0 {
+		s.cache.ttl = DefaultPolicyCacheTTL
+	}
 	cfg := &gorm.Config{
 		NowFunc:                func() time.Time { return s.Now() },
 		Logger:                 logger.Discard,
@@ -114,6 +128,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		reader.SetMaxOpenConns(opts.MaxReaders)
 		reader.SetMaxIdleConns(opts.MaxReaders)
 	}
+	if err := s.registerPolicyCallbacks(s.write); err != nil {
+		return nil, fmt.Errorf("register cache callbacks: %w", err)
+	}
+	s.decisions = newDecisionRecorder(s)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
@@ -180,6 +198,7 @@ func (s *Store) SQLDB() *sql.DB {
 
 // Close closes every pool.
 func (s *Store) Close() error {
+	s.decisions.shutdown()
 	var errs []error
 	for _, db := range s.pools() {
 		if sqlDB, err := db.DB(); err == nil {
@@ -203,9 +222,6 @@ func (s *Store) r(ctx context.Context) *gorm.DB { return s.read.WithContext(ctx)
 func (s *Store) w(ctx context.Context) *gorm.DB { return s.write.WithContext(ctx) }
 
 // tx runs fn in one write transaction.
-func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.w(ctx).Transaction(fn)
-}
 
 // Pragma reads one SQLite pragma from a connection of the given pool; it is
 // used by tests and the readiness report. It errors on PostgreSQL.

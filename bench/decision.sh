@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The decision endpoint at scale (issue 4): POST /access/v1/evaluation for an
+# allow, on a 10k-server / 100k-credential SQLite database, against a bare
+# Echo JSON handler in the same run (wrk, 2 threads, 16 connections, 10 s
+# each), then the latency at a constant 1,000 requests/s (open loop, 20 s).
+#
+#   bench/decision.sh            # builds the scale database once into $BENCH_DB
+#   BENCH_DB=/path/to.db bench/decision.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { echo "install wrk: apt-get install -y wrk" >&2; exit 1; }
+db=${BENCH_DB:-bench/data/decision.db}
+mkdir -p "$(dirname "$db")"
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+go build -o "$work/countersign" ./cmd/countersign
+go build -o "$work/bare" ./bench/bare
+go build -o "$work/decision" ./bench/decision
+if [ ! -s "$db" ]; then
+  "$work/countersign" seed scale --database "$db" --servers 10000 --credentials 100000
+fi
+read -r id secret resource < <("$work/decision" setup --database "$db")
+"$work/countersign" serve --database "$db" --addr 127.0.0.1:18080 --log-level error &
+for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.1; done
+"$work/bare" --addr 127.0.0.1:18081 &
+for _ in $(seq 1 50); do curl -fs -o /dev/null http://127.0.0.1:18081/login && break; sleep 0.1; done
+token=$(curl -fs -u "$id:$secret" -d grant_type=client_credentials http://127.0.0.1:18080/oauth/token |
+  sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+body=$(printf '{"subject":{"type":"agent","id":"bench-agent"},"action":{"name":"tools/call"},"resource":{"type":"mcp_tool","id":"%s"},"context":{"arguments":{"q":"status"}}}' "$resource")
+curl -fs -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$body" http://127.0.0.1:18080/access/v1/evaluation | grep -q '"decision":true' ||
+  { echo "the benchmark call is not an allow" >&2; exit 1; }
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
+run() { wrk -t2 -c16 -d10s --latency -s "$work/post.lua" "$1" | tee "$work/$2.txt" >&2; awk '/Requests\/sec/ {print $2}' "$work/$2.txt"; }
+echo "== bare Echo JSON handler" >&2
+bare=$(run http://127.0.0.1:18081/access/v1/evaluation bare)
+echo "== Countersign decision endpoint (allow)" >&2
+decision=$(run http://127.0.0.1:18080/access/v1/evaluation decision)
+echo "bare_rps=$bare decision_rps=$decision ratio=$(awk -v a="$decision" -v b="$bare" 'BEGIN {printf "%.2f", a/b}')"
+echo "== constant 1,000 requests/s for 20 s (open loop)" >&2
+"$work/decision" rate --url http://127.0.0.1:18080/access/v1/evaluation --token "$token" --resource "$resource" --rate 1000 --duration 20s
