@@ -195,8 +195,11 @@ type Credential struct {
 	// MCP client configuration file); it is cleared when the secret rotates.
 	ExposedIn string
 	Notes     string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// RotationWebhookURL, when set, is called when a rotation falls due; the
+	// external system rotates and calls back, signed.
+	RotationWebhookURL string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 
 	Team        Team        `gorm:"foreignKey:TeamID"`
 	Environment Environment `gorm:"foreignKey:EnvironmentID"`

@@ -22,6 +22,7 @@ func migrations() []*gormigrate.Migration {
 		migration0007Runtime(),
 		migration0009LoginLinks(),
 		migration0010CredentialIndexes(),
+		migration0011Rotation(),
 	}
 }
 

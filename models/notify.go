@@ -269,6 +269,13 @@ func (s *Store) deliverOne(ctx context.Context, poster WebhookPoster, m OutboxMe
 		}
 		return poster.Post(ctx, c.WebhookURL, generic)
 	}
+	if m.CredentialID != nil {
+		var c Credential
+		if err := s.r(ctx).First(&c, *m.CredentialID).Error; err != nil || c.RotationWebhookURL == "" {
+			return nil // nothing to deliver to any more
+		}
+		return poster.Post(ctx, c.RotationWebhookURL, generic)
+	}
 	if m.TeamID == nil {
 		return nil
 	}

@@ -29,7 +29,10 @@ type OutboxMessage struct {
 	TeamID *uint
 	// ClientID, when set, sends the message to that API client's webhook
 	// only, instead of the team's channels.
-	ClientID      *uint
+	ClientID *uint
+	// CredentialID, when set, sends the message to that credential's
+	// rotation webhook only.
+	CredentialID  *uint
 	Subject       string
 	Payload       string
 	Status        OutboxStatus

@@ -134,7 +134,7 @@ func (e *evaluation) credentialRules() {
 			e.add("CS-004", credKey, "credential", c.ID, c.Name, c.TeamID, c.EnvironmentID,
 				fmt.Sprintf("%s with no expiry date.", c.KeyType.Label()))
 		}
-		if c.NextDueAt != nil && e.s.Now.After(c.NextDueAt.Add(e.s.RotationGrace)) {
+		if c.NextDueAt != nil && !e.s.Now.Before(c.NextDueAt.Add(e.s.RotationGrace)) { // as the overdue task
 			e.add("CS-005", credKey, "credential", c.ID, c.Name, c.TeamID, c.EnvironmentID,
 				fmt.Sprintf("Rotation was due %s UTC.", c.NextDueAt.UTC().Format("2006-01-02 15:04")))
 		}
