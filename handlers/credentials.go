@@ -254,8 +254,22 @@ func (h *Credentials) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	canRotate, err := h.Can(c, cred.TeamID, RotationsWrite)
+	if err != nil {
+		return err
+	}
+	var rotations []models.RotationTaskRow
+	for _, state := range []models.RotationTaskState{"", models.TaskCompleted} {
+		page, err := h.Store.RotationTasks(ctx, models.RotationTaskFilter{ListParams: models.ListParams{PerPage: 3},
+			Scope: models.AllTeams, State: state, CredentialID: cred.ID})
+		if err != nil {
+			return err
+		}
+		rotations = append(rotations, page.Items...)
+	}
 	return Render(c, http.StatusOK, views.CredentialDetail(views.CredentialDetailProps{Layout: h.Layout(c, cred.Name),
-		Credential: cred, SameSecret: same, Findings: findings, Audit: history, CanWrite: canWrite, Now: h.Store.Now()}))
+		Credential: cred, SameSecret: same, Findings: findings, Audit: history, CanWrite: canWrite, Now: h.Store.Now(),
+		Rotations: rotations, CanRotate: canRotate}))
 }
 
 func (h *Credentials) readable(c echo.Context) (models.Credential, error) {

@@ -121,3 +121,10 @@ func (s *Store) JobRunsOfSlot(ctx context.Context, job, slot string) (int64, err
 	var n int64
 	return n, s.r(ctx).Model(&JobRun{}).Where("job = ? AND slot = ?", job, slot).Count(&n).Error
 }
+
+// FailedJobRuns lists the newest failed runs of every job.
+func (s *Store) FailedJobRuns(ctx context.Context, limit int) ([]JobRun, error) {
+	var out []JobRun
+	err := s.r(ctx).Where("outcome = ?", JobFailed).Order("started_at DESC, id DESC").Limit(limit).Find(&out).Error
+	return out, err
+}

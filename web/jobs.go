@@ -12,6 +12,12 @@ import (
 // run record.
 func jobs(store *models.Store) []scheduler.Job {
 	return []scheduler.Job{
+		{Name: "rotation-due-check", Spec: "* * * * *",
+			Description: "Open a rotation task for every credential whose rotation fell due (owner and team notified, rotation webhook called); mark tasks past their grace period overdue and escalate them to the team's governance people.",
+			Run: func(ctx context.Context) (map[string]int64, error) {
+				res, err := store.RunRotationDueCheck(ctx)
+				return map[string]int64{"due": int64(res.Due), "overdue": int64(res.Overdue)}, err
+			}},
 		{Name: "findings-recompute", Spec: "*/15 * * * *",
 			Description: "Recompute posture findings from the inventory (they are also recomputed after every change).",
 			Run: func(ctx context.Context) (map[string]int64, error) {

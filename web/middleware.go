@@ -58,14 +58,15 @@ const csrfMessage = "This form could not be accepted because its security token 
 // a bearer token skip it: the session middleware ignores the cookie of such
 // a request, so it can act only as the token's API client, and a cross-site
 // page cannot set an Authorization header without a CORS preflight (which
-// Countersign never allows). The OAuth token endpoint skips it too: it
-// authenticates the client from the request itself and never reads a cookie.
+// Countersign never allows). The OAuth token endpoint and the rotation
+// webhook callback skip it too: they authenticate the caller from the
+// request itself (client secret, body signature) and never read a cookie.
 func (s *Server) csrf() echo.MiddlewareFunc {
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
 		Skipper: func(c echo.Context) bool {
 			path := c.Request().URL.Path
 			return strings.HasPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ") ||
-				strings.HasPrefix(path, "/static/") || path == "/oauth/token"
+				strings.HasPrefix(path, "/static/") || path == "/oauth/token" || isRotationCallback(path)
 		},
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     "cs_csrf",
@@ -132,3 +133,9 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// isRotationCallback matches /api/v1/rotations/{id}/complete.
+func isRotationCallback(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/api/v1/rotations/")
+	return ok && strings.HasSuffix(rest, "/complete") && !strings.Contains(strings.TrimSuffix(rest, "/complete"), "/")
+}

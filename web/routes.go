@@ -46,6 +46,8 @@ type handlerSet struct {
 	imports  *handlers.Import
 	access   *handlers.Access
 	reviews  *handlers.ReviewAPI
+	rots     *handlers.Rotations
+	jobs     *handlers.Jobs
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -63,6 +65,10 @@ var (
 	repRead    = authz.Permission{Object: authz.ObjReports, Action: authz.ActRead}
 	repExport  = authz.Permission{Object: authz.ObjReports, Action: authz.ActExport}
 	decide     = authz.Permission{Object: authz.ObjReviews, Action: authz.ActDecide}
+	rotRead    = authz.Permission{Object: authz.ObjRotations, Action: authz.ActRead}
+	rotWrite   = authz.Permission{Object: authz.ObjRotations, Action: authz.ActWrite}
+	jobsRead   = authz.Permission{Object: authz.ObjJobs, Action: authz.ActRead}
+	jobsRun    = authz.Permission{Object: authz.ObjJobs, Action: authz.ActRun}
 	// evaluate is held by API clients (bearer tokens), never by people.
 	evaluate = authz.ClientScope(models.ScopeEvaluate)
 )
@@ -175,6 +181,16 @@ func routeTable(h handlerSet) []route {
 		{post, "/api/v1/reviews/:id/approve", decide, h.reviews.Approve, ""},
 		{post, "/api/v1/reviews/:id/deny", decide, h.reviews.Deny, ""},
 
+		// Rotations: the calendar, tasks and their completion. The webhook
+		// callback is public at the route: it is authenticated by the
+		// signature of its body (handlers.Rotations.Callback), and skips CSRF.
+		{get, "/rotations", rotRead, h.rots.Calendar, "Rotations"},
+		{get, "/rotations/tasks", rotRead, h.rots.Tasks, ""},
+		{get, "/rotations/tasks/:id", rotRead, h.rots.Show, ""},
+		{post, "/rotations/tasks/:id/complete", rotWrite, h.rots.Complete, ""},
+		{post, "/credentials/:id/rotation-webhook", rotWrite, h.rots.SetWebhook, ""},
+		{post, "/api/v1/rotations/:id/complete", authz.Public, h.rots.Callback, ""},
+
 		// Compliance reports: framework view, review analytics, evidence.
 		{get, "/reports/frameworks", repRead, h.rviews.Frameworks, ""},
 		{get, "/reports/reviews", repRead, h.rviews.Reviews, ""},
@@ -184,6 +200,10 @@ func routeTable(h handlerSet) []route {
 		// Audit log.
 		{get, "/audit", auditRead, h.audit.List, "Audit log"},
 		{post, "/audit/verify", auditRead, h.audit.Verify, ""},
+
+		// Administration: scheduled jobs.
+		{get, "/admin/jobs", jobsRead, h.jobs.List, "Jobs"},
+		{post, "/admin/jobs/:name/run", jobsRun, h.jobs.RunNow, ""},
 
 		// Administration: teams.
 		{get, "/admin/teams", teamsRead, h.teams.List, "Teams"},

@@ -118,6 +118,17 @@ var routeAccess = map[string][]string{
 	"GET /reports/evidence-pack": {"manager", "auditor"},
 	"GET /reports/evidence":      {"manager", "auditor"},
 
+	// Rotations. "signature": authenticated by the body's signature, so
+	// every session and a signed-out caller get 401 without one.
+	"GET /rotations":                         {"admin", "governance", "manager", "auditor"},
+	"GET /rotations/tasks":                   {"admin", "governance", "manager", "auditor"},
+	"GET /rotations/tasks/:id":               {"admin", "governance", "manager", "auditor"},
+	"POST /rotations/tasks/:id/complete":     {"governance"},
+	"POST /credentials/:id/rotation-webhook": {"governance"},
+	"POST /api/v1/rotations/:id/complete":    {"signature"},
+	"GET /admin/jobs":                        {"admin", "auditor"},
+	"POST /admin/jobs/:name/run":             {"admin"},
+
 	"GET /audit":         {"admin", "auditor"},
 	"POST /audit/verify": {"admin", "auditor"},
 
@@ -158,6 +169,18 @@ func TestEveryRouteTimesEveryRole(t *testing.T) {
 		}
 		checkDeclaration(t, key, r.Permission, want)
 		path := f.concretePath(r.Path)
+		if contains(want, "signature") {
+			for _, role := range append(allRoles, "signed-out") {
+				var cookie *http.Cookie
+				if role != "signed-out" {
+					cookie = f.session(f.users[role])
+				}
+				if rec := f.do(r.Method, path, cookie, f.formFor(key)); rec.Code != http.StatusUnauthorized {
+					t.Errorf("%s as %s without a signature: status %d, want 401", key, role, rec.Code)
+				}
+			}
+			continue
+		}
 		if contains(want, "client") {
 			for _, role := range allRoles {
 				if rec := f.do(r.Method, path, f.session(f.users[role]), f.formFor(key)); rec.Code != http.StatusUnauthorized {
@@ -212,20 +235,20 @@ func TestEveryRouteTimesEveryRole(t *testing.T) {
 // kind of access the table expects.
 func checkDeclaration(t *testing.T, key string, p authz.Permission, want []string) {
 	switch {
-	case contains(want, "public") && p != authz.Public:
-		t.Errorf("%s should be public, declares %s", key, p)
+	case (contains(want, "public") || contains(want, "signature")) && p != authz.Public:
+		t.Errorf("%s should be public at the route, declares %s", key, p)
 	case contains(want, "signed-in") && p != authz.SignedIn:
 		t.Errorf("%s should need only a sign-in, declares %s", key, p)
 	case contains(want, "client") != (p.Object == authz.ObjClient):
 		t.Errorf("%s: table says %v, route declares %s", key, want, p)
-	case !contains(want, "public") && p == authz.Public:
+	case !contains(want, "public") && !contains(want, "signature") && p == authz.Public:
 		t.Errorf("%s is public but the table restricts it to %v", key, want)
 	}
 }
 
 // concretePath fills a route pattern with ids of existing objects.
 func (f *fixture) concretePath(pattern string) string {
-	r := strings.NewReplacer(":rid", "999999", ":id", fmt.Sprint(f.idFor(pattern)), "*", "css/app.css")
+	r := strings.NewReplacer(":rid", "999999", ":id", fmt.Sprint(f.idFor(pattern)), ":name", "exceptions-expire", "*", "css/app.css")
 	return r.Replace(pattern)
 }
 
@@ -251,6 +274,8 @@ func (f *fixture) idFor(pattern string) uint {
 		return f.findingID()
 	case strings.HasPrefix(pattern, "/exceptions"):
 		return f.exceptionID()
+	case strings.HasPrefix(pattern, "/rotations"):
+		return f.rotationTaskID()
 	default:
 		return f.target.ID
 	}
@@ -343,4 +368,29 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// rotationTaskID returns an open rotation task of the fixture's team: a
+// scheduled credential whose rotation fell due.
+func (f *fixture) rotationTaskID() uint {
+	f.t.Helper()
+	if f.extra["rotation"] == 0 {
+		ctx := context.Background()
+		last := f.clock.Now().Add(-30 * 24 * time.Hour)
+		c, err := f.store.CreateCredential(ctx, modeltest.Admin, models.CredentialInput{Name: "rotating key",
+			TeamID: f.team.ID, EnvironmentID: f.server.EnvironmentID, KeyType: models.KeyStaticAPIKey,
+			LastRotatedAt: &last, RotationSpec: "0 9 * * 1", RotationTZ: "UTC"})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if _, err := f.store.RunRotationDueCheck(ctx); err != nil {
+			f.t.Fatal(err)
+		}
+		page, err := f.store.RotationTasks(ctx, models.RotationTaskFilter{Scope: models.AllTeams, State: "", CredentialID: c.ID})
+		if err != nil || len(page.Items) == 0 {
+			f.t.Fatalf("no rotation task (%v)", err)
+		}
+		f.extra["rotation"] = page.Items[0].ID
+	}
+	return f.extra["rotation"]
 }

@@ -109,6 +109,8 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		imports:  &handlers.Import{Base: s.base, Store: store, Now: cfg.Now},
 		access:   &handlers.Access{Store: store},
 		reviews:  &handlers.ReviewAPI{Store: store},
+		rots:     &handlers.Rotations{Base: s.base, Store: store},
+		jobs:     &handlers.Jobs{Base: s.base, Store: store, Runner: s.sched},
 		static:   echo.WrapHandler(assets),
 		metrics:  m.handler(),
 	}
