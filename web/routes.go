@@ -46,6 +46,11 @@ type handlerSet struct {
 	imports  *handlers.Import
 	access   *handlers.Access
 	reviews  *handlers.ReviewAPI
+	queue    *handlers.Reviews
+	grants   *handlers.Grants
+	rules    *handlers.ReviewRules
+	clients  *handlers.Clients
+	notify   *handlers.Notifications
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -63,6 +68,14 @@ var (
 	repRead    = authz.Permission{Object: authz.ObjReports, Action: authz.ActRead}
 	repExport  = authz.Permission{Object: authz.ObjReports, Action: authz.ActExport}
 	decide     = authz.Permission{Object: authz.ObjReviews, Action: authz.ActDecide}
+	revRead    = authz.Permission{Object: authz.ObjReviews, Action: authz.ActRead}
+	revoke     = authz.Permission{Object: authz.ObjGrants, Action: authz.ActRevoke}
+	rulesRead  = authz.Permission{Object: authz.ObjReviewRules, Action: authz.ActRead}
+	rulesWrite = authz.Permission{Object: authz.ObjReviewRules, Action: authz.ActWrite}
+	cliRead    = authz.Permission{Object: authz.ObjClients, Action: authz.ActRead}
+	cliWrite   = authz.Permission{Object: authz.ObjClients, Action: authz.ActWrite}
+	notiRead   = authz.Permission{Object: authz.ObjNotifications, Action: authz.ActRead}
+	notiWrite  = authz.Permission{Object: authz.ObjNotifications, Action: authz.ActWrite}
 	// evaluate is held by API clients (bearer tokens), never by people.
 	evaluate = authz.ClientScope(models.ScopeEvaluate)
 )
@@ -175,6 +188,17 @@ func routeTable(h handlerSet) []route {
 		{post, "/api/v1/reviews/:id/approve", decide, h.reviews.Approve, ""},
 		{post, "/api/v1/reviews/:id/deny", decide, h.reviews.Deny, ""},
 
+		// Runtime review: the approvers' live queue (the badge and the
+		// results are polled by htmx), request pages, grants.
+		{get, "/reviews", revRead, h.queue.Queue, "Reviews"},
+		{get, "/reviews/live", revRead, h.queue.Live, ""},
+		{get, "/reviews/badge", revRead, h.queue.Badge, ""},
+		{get, "/reviews/:id", revRead, h.queue.Show, ""},
+		{post, "/reviews/:id/approve", decide, h.queue.Approve, ""},
+		{post, "/reviews/:id/deny", decide, h.queue.Deny, ""},
+		{get, "/grants", revRead, h.grants.List, ""},
+		{post, "/grants/:id/revoke", revoke, h.grants.Revoke, ""},
+
 		// Compliance reports: framework view, review analytics, evidence.
 		{get, "/reports/frameworks", repRead, h.rviews.Frameworks, ""},
 		{get, "/reports/reviews", repRead, h.rviews.Reviews, ""},
@@ -192,6 +216,28 @@ func routeTable(h handlerSet) []route {
 		{get, "/admin/teams/:id", teamsRead, h.teams.Show, ""},
 		{get, "/admin/teams/:id/edit", teamsWrite, h.teams.Edit, ""},
 		{post, "/admin/teams/:id", teamsWrite, h.teams.Update, ""},
+
+		// Administration: review rules, API clients, notification channels.
+		{get, "/admin/review-rules", rulesRead, h.rules.List, "Review rules"},
+		{get, "/admin/review-rules/new", rulesWrite, h.rules.New, ""},
+		{post, "/admin/review-rules", rulesWrite, h.rules.Create, ""},
+		{get, "/admin/review-rules/:id/edit", rulesWrite, h.rules.Edit, ""},
+		{post, "/admin/review-rules/:id", rulesWrite, h.rules.Update, ""},
+		{post, "/admin/review-rules/:id/move", rulesWrite, h.rules.Move, ""},
+		{post, "/admin/review-rules/:id/delete", rulesWrite, h.rules.Delete, ""},
+		{get, "/admin/clients", cliRead, h.clients.List, "API clients"},
+		{get, "/admin/clients/new", cliWrite, h.clients.New, ""},
+		{post, "/admin/clients", cliWrite, h.clients.Create, ""},
+		{post, "/admin/clients/:id/rotate", cliWrite, h.clients.Rotate, ""},
+		{post, "/admin/clients/:id/webhook", cliWrite, h.clients.SetWebhook, ""},
+		{post, "/admin/clients/:id/revoke", cliWrite, h.clients.Revoke, ""},
+		{get, "/admin/notifications", notiRead, h.notify.List, "Notifications"},
+		{get, "/admin/notifications/new", notiWrite, h.notify.New, ""},
+		{post, "/admin/notifications", notiWrite, h.notify.Create, ""},
+		{get, "/admin/notifications/:id/edit", notiWrite, h.notify.Edit, ""},
+		{post, "/admin/notifications/:id", notiWrite, h.notify.Update, ""},
+		{post, "/admin/notifications/:id/delete", notiWrite, h.notify.Delete, ""},
+		{post, "/admin/notifications/outbox/:id/retry", notiWrite, h.notify.Retry, ""},
 
 		// Administration: users and role assignments.
 		{get, "/admin/users", usersRead, h.users.List, "Users"},
