@@ -54,7 +54,7 @@ func TestReviewQueueShowsOnlyTheUsersTeams(t *testing.T) {
 		t.Fatalf("queue: %d", rec.Code)
 	}
 	doc := parse(t, rec)
-	if doc.Find(`[data-review-id="` + mine.PublicID + `"]`).Length() != 1 {
+	if doc.Find(`[data-review-id="`+mine.PublicID+`"]`).Length() != 1 {
 		t.Error("the queue lacks the request of the approver's team")
 	}
 	if doc.Find(`[data-review-id="`+theirs.PublicID+`"]`).Length() != 0 || strings.Contains(rec.Body.String(), "growth-prod") {
