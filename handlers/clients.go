@@ -57,7 +57,11 @@ func (h *Clients) renderList(c echo.Context, status int, webhook views.WebhookFo
 	if err != nil {
 		return err
 	}
-	return Render(c, status, views.ClientsPage(views.ClientsProps{Layout: h.Layout(c, "API clients"), Page: page,
+	links, err := h.RuntimeLinks(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, status, views.ClientsPage(views.ClientsProps{Layout: h.Layout(c, "API clients"), Page: page, Links: links,
 		Pager: PagerFor(c, page), Search: params.Search, WriteScope: writeScope, Webhook: webhook}))
 }
 

@@ -41,7 +41,11 @@ func (h *Grants) List(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.GrantsPage(views.GrantsProps{Layout: h.Layout(c, "Grants"), Page: page,
+	links, err := h.RuntimeLinks(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.GrantsPage(views.GrantsProps{Layout: h.Layout(c, "Grants"), Page: page, Links: links,
 		Pager: PagerFor(c, page), Now: h.Store.Now(), RevokeScope: revokeScope,
 		Filter: views.ReviewFilterData{Search: f.Search, Status: state, Team: c.QueryParam("team"), Teams: teams},
 		Return: c.Request().URL.RequestURI()}))

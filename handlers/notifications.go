@@ -59,7 +59,11 @@ func (h *Notifications) List(c echo.Context) error {
 	for _, t := range teams {
 		names[t.ID] = t.Name
 	}
-	return Render(c, http.StatusOK, views.NotificationsPage(views.NotificationsProps{Layout: h.Layout(c, "Notifications"),
+	links, err := h.RuntimeLinks(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.NotificationsPage(views.NotificationsProps{Layout: h.Layout(c, "Notifications"), Links: links,
 		Channels: channels, Outbox: page, Pager: PagerFor(c, page), Status: status, Search: page.Params.Search,
 		TeamNames: names, WriteScope: writeScope, Now: h.Store.Now()}))
 }

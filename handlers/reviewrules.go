@@ -75,7 +75,11 @@ func (h *ReviewRules) renderList(c echo.Context, status int, test views.RuleTest
 	if test.Subject == "" {
 		test.Subject = "support-bot"
 	}
-	return Render(c, status, views.ReviewRulesPage(views.ReviewRulesProps{Layout: h.Layout(c, "Review rules"), Groups: groups,
+	links, err := h.RuntimeLinks(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, status, views.ReviewRulesPage(views.ReviewRulesProps{Layout: h.Layout(c, "Review rules"), Groups: groups, Links: links,
 		CanCreate: writeScope.All || len(writeScope.IDs) > 0, Test: test}))
 }
 

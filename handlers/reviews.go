@@ -62,6 +62,9 @@ func (h *Reviews) Queue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if p.Links, err = h.RuntimeLinks(c); err != nil {
+		return err
+	}
 	p.Layout = h.Layout(c, "Reviews")
 	return Render(c, http.StatusOK, views.ReviewQueue(p))
 }
@@ -215,4 +218,22 @@ func safeReturn(target, fallback string) string {
 		return target
 	}
 	return fallback
+}
+
+// RuntimeLinks tells which runtime review pages the user may open, for the
+// links between them (the admin ones are not in the navigation).
+func (b *Base) RuntimeLinks(c echo.Context) (views.RuntimeLinks, error) {
+	u, _ := auth.CurrentUser(c)
+	var l views.RuntimeLinks
+	for _, x := range []struct {
+		p   authz.Permission
+		dst *bool
+	}{{ReviewsRead, &l.Reviews}, {RulesRead, &l.Rules}, {ClientsRead, &l.Clients}, {NotificationsRead, &l.Notifications}} {
+		ok, err := b.Authz.CanAnywhere(u.ID, x.p)
+		if err != nil {
+			return l, err
+		}
+		*x.dst = ok
+	}
+	return l, nil
 }
