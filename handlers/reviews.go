@@ -29,7 +29,7 @@ type Reviews struct {
 var reviewStatuses = map[string]bool{"pending": true, "approved": true, "denied": true, "expired": true, "cancelled": true, "all": true}
 
 // queueProps reads the filters and loads one page of the queue.
-func (h *Reviews) queueProps(c echo.Context) (views.ReviewQueueProps, error) {
+func (h *Reviews) queueProps(c echo.Context, withChoices bool) (views.ReviewQueueProps, error) {
 	scope, err := h.Scope(c, ReviewsRead)
 	if err != nil {
 		return views.ReviewQueueProps{}, err
@@ -47,18 +47,20 @@ func (h *Reviews) queueProps(c echo.Context) (views.ReviewQueueProps, error) {
 	if err != nil {
 		return views.ReviewQueueProps{}, err
 	}
-	teams, _, err := FilterOptions(c, h.Store, scope)
-	if err != nil {
-		return views.ReviewQueueProps{}, err
+	p := views.ReviewQueueProps{Page: page, Pager: PagerFor(c, page), Now: h.Store.Now(),
+		Filter: views.ReviewFilterData{Search: f.Search, Status: status, Team: c.QueryParam("team")}}
+	if withChoices {
+		if p.Filter.Teams, _, err = FilterOptions(c, h.Store, scope); err != nil {
+			return p, err
+		}
 	}
-	return views.ReviewQueueProps{Page: page, Pager: PagerFor(c, page), Now: h.Store.Now(),
-		Filter: views.ReviewFilterData{Search: f.Search, Status: status, Team: c.QueryParam("team"), Teams: teams}}, nil
+	return p, nil
 }
 
 // Queue shows the review requests of the user's teams: pending ones oldest
 // first by default, with filters, refreshed every few seconds by htmx.
 func (h *Reviews) Queue(c echo.Context) error {
-	p, err := h.queueProps(c)
+	p, err := h.queueProps(c, true)
 	if err != nil {
 		return err
 	}
@@ -72,17 +74,21 @@ func (h *Reviews) Queue(c echo.Context) error {
 // Live is the polled fragment of the queue: the results (table and
 // pagination) for the same filters, and the navigation badge out of band.
 func (h *Reviews) Live(c echo.Context) error {
-	p, err := h.queueProps(c)
+	p, err := h.queueProps(c, false)
 	if err != nil {
 		return err
 	}
-	n, err := h.WaitingCount(c)
+	n, ok, err := h.NavBadge(c)
 	if err != nil {
 		return err
 	}
-	// The fragment's own polling URL keeps the filters.
+	// The pagination links keep pointing at the page, not the fragment.
 	p.Pager.Path = "/reviews"
-	return Render(c, http.StatusOK, views.ReviewQueueLive(p, views.NavCount{Count: n, URL: ReviewBadgeURL, OOB: true}))
+	var badge *views.NavCount
+	if ok {
+		badge = &views.NavCount{Count: n, URL: ReviewBadgeURL, OOB: true}
+	}
+	return Render(c, http.StatusOK, views.ReviewQueueLive(p, badge))
 }
 
 // ReviewBadgeURL is the polled URL of the navigation badge.
@@ -101,15 +107,19 @@ func (h *Reviews) Badge(c echo.Context) error {
 // WaitingCount counts the pending requests (before their deadline) of the
 // teams where the user may decide: the navigation badge.
 func (h *Reviews) WaitingCount(c echo.Context) (int, error) {
+	n, _, err := h.NavBadge(c)
+	return n, err
+}
+
+// NavBadge is WaitingCount for the navigation; ok is false for users who
+// decide in no team, who get no badge (and no polling).
+func (h *Reviews) NavBadge(c echo.Context) (n int, ok bool, err error) {
 	scope, err := h.Scope(c, ReviewsDecide)
-	if err != nil {
-		return 0, err
+	if err != nil || (!scope.All && len(scope.IDs) == 0) {
+		return 0, false, err
 	}
-	if !scope.All && len(scope.IDs) == 0 {
-		return 0, nil
-	}
-	n, err := h.Store.PendingReviewCount(c.Request().Context(), scope)
-	return int(n), err
+	count, err := h.Store.PendingReviewCount(c.Request().Context(), scope)
+	return int(count), true, err
 }
 
 // readableReview loads the request of the :id parameter (numeric or public

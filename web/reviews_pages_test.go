@@ -84,6 +84,16 @@ func TestReviewQueueShowsOnlyTheUsersTeams(t *testing.T) {
 		t.Errorf("badge fragment: %s", badge.Body.String())
 	}
 
+	// A manager reads the queue but decides nothing: no badge, no polling of it.
+	manager := f.session(f.users["manager"])
+	if doc := parse(t, f.do(http.MethodGet, "/reviews", manager, nil)); doc.Find(`[data-testid=nav-review-count]`).Length() != 0 ||
+		doc.Find(`[data-review-id="`+mine.PublicID+`"]`).Length() != 1 {
+		t.Error("manager: a badge, or the team's request missing")
+	}
+	if live := f.do(http.MethodGet, "/reviews/live", manager, nil); strings.Contains(live.Body.String(), "hx-swap-oob") {
+		t.Error("manager: the live fragment carries a badge with no target")
+	}
+
 	// Another team's request is not found, by either id.
 	for _, ref := range []string{theirs.PublicID, itoa(theirs.ID)} {
 		if rec := f.do(http.MethodGet, "/reviews/"+ref, approver, nil); rec.Code != http.StatusNotFound {

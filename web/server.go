@@ -59,10 +59,10 @@ type Server struct {
 	navBadges map[string]navBadge
 }
 
-// navBadge counts what waits behind a navigation entry; poll is the URL
-// htmx polls to refresh it.
+// navBadge counts what waits behind a navigation entry for the user (ok
+// false: no badge for this user); poll is the URL htmx polls to refresh it.
 type navBadge struct {
-	count func(c echo.Context) (int, error)
+	count func(c echo.Context) (n int, ok bool, err error)
 	poll  string
 }
 
@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		bodyLimit("1M", false), bodyLimit("4M", true), sessions.Middleware(), s.csrf())
 	s.routes = routeTable(h)
 	// Navigation entries with a live count badge.
-	s.navBadges = map[string]navBadge{"/reviews": {count: h.queue.WaitingCount, poll: handlers.ReviewBadgeURL}}
+	s.navBadges = map[string]navBadge{"/reviews": {count: h.queue.NavBadge, poll: handlers.ReviewBadgeURL}}
 	if err := s.register(); err != nil {
 		return nil, err
 	}
@@ -261,11 +261,13 @@ func (s *Server) navigation(c echo.Context, userID uint) ([]views.NavItem, error
 		active := path == r.path || (r.path != "/" && strings.HasPrefix(path, r.path+"/"))
 		item := views.NavItem{Label: r.nav, URL: r.path, Active: active}
 		if b, ok := s.navBadges[r.path]; ok && !handlers.IsHTMX(c) {
-			n, err := b.count(c)
+			n, ok, err := b.count(c)
 			if err != nil {
 				return nil, err
 			}
-			item.Count, item.CountURL = n, b.poll
+			if ok {
+				item.Count, item.CountURL = n, b.poll
+			}
 		}
 		out = append(out, item)
 	}
