@@ -100,6 +100,27 @@ func TestBrowserApproverSeesANewRequestAndApprovesIt(t *testing.T) {
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
 	}
+
+	// The rules' test form answers in place: a 422 shows its message, a
+	// valid sample shows the matching rule.
+	b.do(t, chromedp.Navigate(ts.URL+"/admin/review-rules"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=rule-test-form]`)),
+		chromedp.SendKeys(chromedp.CSS(`#test_server`), "billing-prod"), chromedp.SendKeys(chromedp.CSS(`#test_tool`), "no_such_tool"),
+		chromedp.Click(chromedp.CSS(`[data-testid=rule-test-form] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#test_tool-error`)))
+	b.do(t, chromedp.SetValue(chromedp.CSS(`#test_tool`), "wire_transfer"),
+		chromedp.Click(chromedp.CSS(`[data-testid=rule-test-form] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=rule-test-result]`)))
+	if rule := b.text(t, `[data-testid=rule-test-rule]`); !strings.Contains(rule, "transfers need one") {
+		t.Errorf("tested rule = %q", rule)
+	}
+	if n := b.count(t, `#flash-region .alert`); n != 0 {
+		t.Error("the 422 of the test form was treated as a failure")
+	}
+	// Chromium logs every 4xx answer as "Failed to load resource"; the 422
+	// above is expected, anything else is not.
+	for _, e := range b.consoleErrors() {
+		if !strings.Contains(e, "Failed to load resource") || !strings.Contains(e, "422") {
+			t.Errorf("console error: %s", e)
+		}
+	}
 	if dir := os.Getenv("COUNTERSIGN_SCREENSHOTS"); dir != "" {
 		for name, path := range map[string]string{"review.png": "/reviews/" + url.PathEscape(id), "review-rules.png": "/admin/review-rules"} {
 			b.do(t, chromedp.Navigate(ts.URL+path), chromedp.WaitVisible(chromedp.CSS(`h1`)))

@@ -48,7 +48,8 @@
   // form opts in with data-swap-invalid, instead of treating it as an error.
   document.addEventListener('htmx:beforeSwap', function (event) {
     var xhr = event.detail.xhr;
-    var elt = event.detail.elt;
+    // detail.elt is the swap target; the requesting element is in requestConfig.
+    var elt = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
     if (xhr && xhr.status === 422 && elt && elt.closest && elt.closest('[data-swap-invalid]')) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
