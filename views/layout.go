@@ -16,6 +16,8 @@ type NavItem struct {
 	URL    string
 	Active bool
 	Count  int
+	// CountURL, when set, is polled by htmx to refresh Count.
+	CountURL string
 }
 
 // Flash is a one-time message shown at the top of a page.

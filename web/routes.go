@@ -48,6 +48,11 @@ type handlerSet struct {
 	reviews  *handlers.ReviewAPI
 	rots     *handlers.Rotations
 	jobs     *handlers.Jobs
+	queue    *handlers.Reviews
+	grants   *handlers.Grants
+	rules    *handlers.ReviewRules
+	clients  *handlers.Clients
+	notify   *handlers.Notifications
 	static   echo.HandlerFunc
 	metrics  echo.HandlerFunc
 }
@@ -69,6 +74,14 @@ var (
 	rotWrite   = authz.Permission{Object: authz.ObjRotations, Action: authz.ActWrite}
 	jobsRead   = authz.Permission{Object: authz.ObjJobs, Action: authz.ActRead}
 	jobsRun    = authz.Permission{Object: authz.ObjJobs, Action: authz.ActRun}
+	revRead    = authz.Permission{Object: authz.ObjReviews, Action: authz.ActRead}
+	revoke     = authz.Permission{Object: authz.ObjGrants, Action: authz.ActRevoke}
+	rulesRead  = authz.Permission{Object: authz.ObjReviewRules, Action: authz.ActRead}
+	rulesWrite = authz.Permission{Object: authz.ObjReviewRules, Action: authz.ActWrite}
+	cliRead    = authz.Permission{Object: authz.ObjClients, Action: authz.ActRead}
+	cliWrite   = authz.Permission{Object: authz.ObjClients, Action: authz.ActWrite}
+	notiRead   = authz.Permission{Object: authz.ObjNotifications, Action: authz.ActRead}
+	notiWrite  = authz.Permission{Object: authz.ObjNotifications, Action: authz.ActWrite}
 	// evaluate is held by API clients (bearer tokens), never by people.
 	evaluate = authz.ClientScope(models.ScopeEvaluate)
 )
@@ -190,6 +203,16 @@ func routeTable(h handlerSet) []route {
 		{post, "/rotations/tasks/:id/complete", rotWrite, h.rots.Complete, ""},
 		{post, "/credentials/:id/rotation-webhook", rotWrite, h.rots.SetWebhook, ""},
 		{post, "/api/v1/rotations/:id/complete", authz.Public, h.rots.Callback, ""},
+		// Runtime review: the approvers' live queue (the badge and the
+		// results are polled by htmx), request pages, grants.
+		{get, "/reviews", revRead, h.queue.Queue, "Reviews"},
+		{get, "/reviews/live", revRead, h.queue.Live, ""},
+		{get, "/reviews/badge", revRead, h.queue.Badge, ""},
+		{get, "/reviews/:id", revRead, h.queue.Show, ""},
+		{post, "/reviews/:id/approve", decide, h.queue.Approve, ""},
+		{post, "/reviews/:id/deny", decide, h.queue.Deny, ""},
+		{get, "/grants", revRead, h.grants.List, ""},
+		{post, "/grants/:id/revoke", revoke, h.grants.Revoke, ""},
 
 		// Compliance reports: framework view, review analytics, evidence.
 		{get, "/reports/frameworks", repRead, h.rviews.Frameworks, ""},
@@ -212,6 +235,28 @@ func routeTable(h handlerSet) []route {
 		{get, "/admin/teams/:id", teamsRead, h.teams.Show, ""},
 		{get, "/admin/teams/:id/edit", teamsWrite, h.teams.Edit, ""},
 		{post, "/admin/teams/:id", teamsWrite, h.teams.Update, ""},
+
+		// Administration: review rules, API clients, notification channels.
+		{get, "/admin/review-rules", rulesRead, h.rules.List, "Review rules"},
+		{get, "/admin/review-rules/new", rulesWrite, h.rules.New, ""},
+		{post, "/admin/review-rules", rulesWrite, h.rules.Create, ""},
+		{get, "/admin/review-rules/:id/edit", rulesWrite, h.rules.Edit, ""},
+		{post, "/admin/review-rules/:id", rulesWrite, h.rules.Update, ""},
+		{post, "/admin/review-rules/:id/move", rulesWrite, h.rules.Move, ""},
+		{post, "/admin/review-rules/:id/delete", rulesWrite, h.rules.Delete, ""},
+		{get, "/admin/clients", cliRead, h.clients.List, ""},
+		{get, "/admin/clients/new", cliWrite, h.clients.New, ""},
+		{post, "/admin/clients", cliWrite, h.clients.Create, ""},
+		{post, "/admin/clients/:id/rotate", cliWrite, h.clients.Rotate, ""},
+		{post, "/admin/clients/:id/webhook", cliWrite, h.clients.SetWebhook, ""},
+		{post, "/admin/clients/:id/revoke", cliWrite, h.clients.Revoke, ""},
+		{get, "/admin/notifications", notiRead, h.notify.List, ""},
+		{get, "/admin/notifications/new", notiWrite, h.notify.New, ""},
+		{post, "/admin/notifications", notiWrite, h.notify.Create, ""},
+		{get, "/admin/notifications/:id/edit", notiWrite, h.notify.Edit, ""},
+		{post, "/admin/notifications/:id", notiWrite, h.notify.Update, ""},
+		{post, "/admin/notifications/:id/delete", notiWrite, h.notify.Delete, ""},
+		{post, "/admin/notifications/outbox/:id/retry", notiWrite, h.notify.Retry, ""},
 
 		// Administration: users and role assignments.
 		{get, "/admin/users", usersRead, h.users.List, "Users"},

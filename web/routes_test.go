@@ -113,6 +113,39 @@ var routeAccess = map[string][]string{
 	"POST /api/v1/reviews/:id/approve":       {"approver"},
 	"POST /api/v1/reviews/:id/deny":          {"approver"},
 
+	// Runtime review pages: the queue is read by approvers, admins,
+	// managers and auditors; only approvers decide; grants are revoked by
+	// approvers and admins.
+	"GET /reviews":              reviewReaders,
+	"GET /reviews/live":         reviewReaders,
+	"GET /reviews/badge":        reviewReaders,
+	"GET /reviews/:id":          reviewReaders,
+	"POST /reviews/:id/approve": {"approver"},
+	"POST /reviews/:id/deny":    {"approver"},
+	"GET /grants":               reviewReaders,
+	"POST /grants/:id/revoke":   {"admin", "approver"},
+
+	"GET /admin/review-rules":                    {"admin", "governance", "approver", "auditor"},
+	"GET /admin/review-rules/new":                {"admin"},
+	"POST /admin/review-rules":                   {"admin"},
+	"GET /admin/review-rules/:id/edit":           {"admin"},
+	"POST /admin/review-rules/:id":               {"admin"},
+	"POST /admin/review-rules/:id/move":          {"admin"},
+	"POST /admin/review-rules/:id/delete":        {"admin"},
+	"GET /admin/clients":                         {"admin", "auditor"},
+	"GET /admin/clients/new":                     {"admin"},
+	"POST /admin/clients":                        {"admin"},
+	"POST /admin/clients/:id/rotate":             {"admin"},
+	"POST /admin/clients/:id/webhook":            {"admin"},
+	"POST /admin/clients/:id/revoke":             {"admin"},
+	"GET /admin/notifications":                   {"admin", "auditor"},
+	"GET /admin/notifications/new":               {"admin"},
+	"POST /admin/notifications":                  {"admin"},
+	"GET /admin/notifications/:id/edit":          {"admin"},
+	"POST /admin/notifications/:id":              {"admin"},
+	"POST /admin/notifications/:id/delete":       {"admin"},
+	"POST /admin/notifications/outbox/:id/retry": {"admin"},
+
 	"GET /reports/frameworks":    {"admin", "manager", "auditor"},
 	"GET /reports/reviews":       {"admin", "manager", "auditor"},
 	"GET /reports/evidence-pack": {"manager", "auditor"},
@@ -149,6 +182,9 @@ var routeAccess = map[string][]string{
 	"POST /admin/users/:id/roles":             {"admin"},
 	"POST /admin/users/:id/roles/:rid/revoke": {"admin"},
 }
+
+// reviewReaders are the roles that read the review requests of their teams.
+var reviewReaders = []string{"admin", "approver", "manager", "auditor"}
 
 // readers are the roles that read the inventory of their teams.
 var readers = []string{"admin", "governance", "approver", "manager", "auditor"}
@@ -256,6 +292,18 @@ func (f *fixture) idFor(pattern string) uint {
 	switch {
 	case strings.HasPrefix(pattern, "/api/v1/"):
 		return f.idFor(strings.TrimPrefix(pattern, "/api/v1"))
+	case strings.HasPrefix(pattern, "/reviews"):
+		return f.reviewID()
+	case strings.HasPrefix(pattern, "/grants"):
+		return f.grantID()
+	case strings.HasPrefix(pattern, "/admin/review-rules"):
+		return f.ruleID()
+	case strings.HasPrefix(pattern, "/admin/clients"):
+		return f.clientID()
+	case strings.HasPrefix(pattern, "/admin/notifications/outbox"):
+		return f.failedOutboxID()
+	case strings.HasPrefix(pattern, "/admin/notifications"):
+		return f.channelID()
 	case strings.HasPrefix(pattern, "/admin/teams"):
 		return f.team.ID
 	case strings.HasPrefix(pattern, "/account/sessions"):

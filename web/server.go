@@ -55,6 +55,15 @@ type Server struct {
 	base   *handlers.Base
 	routes []route
 	sched  *scheduler.Scheduler
+	// navBadges are the navigation entries (by path) that show a count.
+	navBadges map[string]navBadge
+}
+
+// navBadge counts what waits behind a navigation entry for the user (ok
+// false: no badge for this user); poll is the URL htmx polls to refresh it.
+type navBadge struct {
+	count func(c echo.Context) (n int, ok bool, err error)
+	poll  string
 }
 
 // New builds the server: authorisation, handlers, middleware and routes.
@@ -111,12 +120,19 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		reviews:  &handlers.ReviewAPI{Store: store},
 		rots:     &handlers.Rotations{Base: s.base, Store: store},
 		jobs:     &handlers.Jobs{Base: s.base, Store: store, Runner: s.sched},
+		queue:    &handlers.Reviews{Base: s.base, Store: store},
+		grants:   &handlers.Grants{Base: s.base, Store: store},
+		rules:    &handlers.ReviewRules{Base: s.base, Store: store},
+		clients:  &handlers.Clients{Base: s.base, Store: store},
+		notify:   &handlers.Notifications{Base: s.base, Store: store},
 		static:   echo.WrapHandler(assets),
 		metrics:  m.handler(),
 	}
 	e.Use(s.recoverPanics, middleware.RequestID(), s.requestLogger, m.middleware, s.securityHeaders,
 		bodyLimit("1M", false), bodyLimit("4M", true), sessions.Middleware(), s.csrf())
 	s.routes = routeTable(h)
+	// Navigation entries with a live count badge.
+	s.navBadges = map[string]navBadge{"/reviews": {count: h.queue.NavBadge, poll: handlers.ReviewBadgeURL}}
 	if err := s.register(); err != nil {
 		return nil, err
 	}
@@ -245,7 +261,17 @@ func (s *Server) navigation(c echo.Context, userID uint) ([]views.NavItem, error
 			}
 		}
 		active := path == r.path || (r.path != "/" && strings.HasPrefix(path, r.path+"/"))
-		out = append(out, views.NavItem{Label: r.nav, URL: r.path, Active: active})
+		item := views.NavItem{Label: r.nav, URL: r.path, Active: active}
+		if b, ok := s.navBadges[r.path]; ok && !handlers.IsHTMX(c) {
+			n, ok, err := b.count(c)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				item.Count, item.CountURL = n, b.poll
+			}
+		}
+		out = append(out, item)
 	}
 	return out, nil
 }

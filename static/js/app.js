@@ -44,6 +44,18 @@
     }
   });
 
+  // A 422 answer re-renders a form with its messages: swap it in when the
+  // form opts in with data-swap-invalid, instead of treating it as an error.
+  document.addEventListener('htmx:beforeSwap', function (event) {
+    var xhr = event.detail.xhr;
+    // detail.elt is the swap target; the requesting element is in requestConfig.
+    var elt = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+    if (xhr && xhr.status === 422 && elt && elt.closest && elt.closest('[data-swap-invalid]')) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // htmx errors: show the server's message instead of failing silently.
   function showError(html, fallback) {
     var region = document.getElementById('flash-region');
