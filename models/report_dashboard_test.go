@@ -198,7 +198,7 @@ func TestDashboardHandComputed(t *testing.T) {
 				[4]int64{1, 2, 1, 0}, 1, 4, 2, 1, 1, 10 * time.Minute, 2 * time.Hour}},
 			{"prod", models.DashboardFilter{Scope: models.AllTeams, EnvironmentID: fx.prod.ID}, want{2, 1, 1, 1, 2, 1, 1, 0,
 				map[models.KeyType]int64{models.KeyStaticAPIKey: 1, models.KeyShortLivedToken: 1},
-				[4]int64{0, 0, 0, 0}, 1, 4, 2, 1, 1, 10 * time.Minute, 2 * time.Hour}},
+				[4]int64{0, 0, 0, 0}, 1, 6, 3, 2, 1, 30 * time.Minute, 2 * time.Hour}}, // reviews: team filter only
 			{"scope B only", models.DashboardFilter{Scope: models.TeamScope{IDs: []uint{fx.teamB.ID}}}, want{2, 0, 0, 0, 2, 1, 1, 1,
 				map[models.KeyType]int64{models.KeyOAuthDelegated: 1, models.KeyShortLivedToken: 1},
 				[4]int64{0, 1, 0, 0}, 0, 2, 1, 1, 0, 30 * time.Minute, 30 * time.Minute}},
@@ -292,4 +292,46 @@ func TestComplianceSnapshotOncePerDayAndPruned(t *testing.T) {
 			t.Errorf("%d org rows after a second day, want 3", n)
 		}
 	})
+}
+
+func TestComplianceTrendKeepsToTheScope(t *testing.T) {
+	s := modeltest.OpenSQLite(t, nil)
+	ctx := context.Background()
+	fx := newDashFixture(t, s)
+	if _, err := s.TakeComplianceSnapshots(ctx); err != nil {
+		t.Fatal(err)
+	}
+	day := modeltest.Epoch
+	cases := []struct {
+		name  string
+		scope models.TeamScope
+		team  uint
+		creds int64 // -1: no rows
+	}{
+		{"org-wide reader", models.AllTeams, 0, 6},
+		{"org-wide reader, team B", models.AllTeams, fx.teamB.ID, 2},
+		{"team A reader", models.TeamScope{IDs: []uint{fx.teamA.ID}}, 0, 4},
+		{"team A reader asks for team B", models.TeamScope{IDs: []uint{fx.teamA.ID}}, fx.teamB.ID, -1},
+		{"reader of both teams: their sum", models.TeamScope{IDs: []uint{fx.teamA.ID, fx.teamB.ID}}, 0, 6},
+		{"no team", models.TeamScope{}, 0, -1},
+	}
+	for _, tc := range cases {
+		rows, err := s.ComplianceTrend(ctx, tc.scope, tc.team, day, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.creds < 0 {
+			if len(rows) != 0 {
+				t.Errorf("%s: %d rows, want none", tc.name, len(rows))
+			}
+			continue
+		}
+		if len(rows) != 1 || rows[0].Credentials != tc.creds {
+			t.Errorf("%s: %+v, want %d credentials", tc.name, rows, tc.creds)
+		}
+	}
+	both, _ := s.ComplianceTrend(ctx, models.TeamScope{IDs: []uint{fx.teamA.ID, fx.teamB.ID}}, 0, day, day)
+	if both[0].Overdue != 2 || both[0].FindingsHigh != 3 || both[0].ServersWithoutOwner != 2 || both[0].ReviewsDecided != 3 {
+		t.Errorf("summed snapshot = %+v", both[0])
+	}
 }

@@ -155,3 +155,55 @@ func (s *Store) ComplianceSnapshots(ctx context.Context, teamID uint, from, to t
 	}
 	return out, nil
 }
+
+// ComplianceTrend returns the daily snapshots a reader in scope may see
+// for the days in [from, to]: the team's when teamID is set (none when the
+// team is out of scope), the organisation's for org-wide readers, and
+// otherwise the sum of the teams in scope, day by day (their counts add up;
+// the review median and p90 do not and are left at zero).
+func (s *Store) ComplianceTrend(ctx context.Context, scope TeamScope, teamID uint, from, to time.Time) ([]ComplianceSnapshot, error) {
+	switch {
+	case teamID != 0 && !scope.Includes(teamID):
+		return nil, nil
+	case teamID != 0:
+		return s.ComplianceSnapshots(ctx, teamID, from, to)
+	case scope.All:
+		return s.ComplianceSnapshots(ctx, 0, from, to)
+	case len(scope.IDs) == 1:
+		return s.ComplianceSnapshots(ctx, scope.IDs[0], from, to)
+	case len(scope.IDs) == 0:
+		return nil, nil
+	}
+	var rows []ComplianceSnapshot
+	err := s.r(ctx).Where("team_id IN ? AND day >= ? AND day <= ?", scope.IDs, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly)).
+		Order("day").Order("team_id").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("load snapshots: %w", err)
+	}
+	var out []ComplianceSnapshot
+	for _, r := range rows {
+		if len(out) == 0 || out[len(out)-1].Day != r.Day {
+			out = append(out, ComplianceSnapshot{Day: r.Day, TakenAt: r.TakenAt})
+		}
+		sum := &out[len(out)-1]
+		sum.Credentials += r.Credentials
+		sum.StaticKeys += r.StaticKeys
+		sum.OnSensitive += r.OnSensitive
+		sum.StaticOnSensitive += r.StaticOnSensitive
+		sum.Scheduled += r.Scheduled
+		sum.WithinPolicy += r.WithinPolicy
+		sum.Overdue += r.Overdue
+		sum.FindingsCritical += r.FindingsCritical
+		sum.FindingsHigh += r.FindingsHigh
+		sum.FindingsMedium += r.FindingsMedium
+		sum.FindingsLow += r.FindingsLow
+		sum.ReviewsPending += r.ReviewsPending
+		sum.ReviewsRequested += r.ReviewsRequested
+		sum.ReviewsDecided += r.ReviewsDecided
+		sum.ReviewsWithinDeadline += r.ReviewsWithinDeadline
+		sum.ReviewsExpired += r.ReviewsExpired
+		sum.Servers += r.Servers
+		sum.ServersWithoutOwner += r.ServersWithoutOwner
+	}
+	return out, nil
+}
