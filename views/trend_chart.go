@@ -36,12 +36,12 @@ type TrendChart struct {
 
 // Chart geometry (viewBox units).
 const (
-	trendW, trendH               = 480, 200
-	trendLeft, trendRight        = 44, 12
-	trendTop, trendBottom        = 12, 30
-	trendPlotW, trendPlotH       = trendW - trendLeft - trendRight, trendH - trendTop - trendBottom
-	trendXAxisY                  = trendTop + trendPlotH
-	trendDay                     = 24 * time.Hour
+	trendW, trendH         = 480, 200
+	trendLeft, trendRight  = 44, 12
+	trendTop, trendBottom  = 12, 30
+	trendPlotW, trendPlotH = trendW - trendLeft - trendRight, trendH - trendTop - trendBottom
+	trendXAxisY            = trendTop + trendPlotH
+	trendDay               = 24 * time.Hour
 )
 
 type chartTick struct {
