@@ -214,3 +214,56 @@ func TestComplianceSnapshotJobRunsOncePerDay(t *testing.T) {
 		t.Errorf("%d snapshot rows, want 2", n)
 	}
 }
+
+func TestReportsRenderWithSeededHistory(t *testing.T) {
+	f := newFixtureEmpty(t)
+	ctx := context.Background()
+	if _, err := f.store.SeedDemo(ctx, "demo-password-123456"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.SeedDemoInventory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.SeedHistory(ctx, 90, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"olu.auditor@example.com", "maya.manager@example.com"} {
+		u, err := f.store.UserByEmail(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookie := f.session(u)
+		rec := f.do(http.MethodGet, "/reports?days=90", cookie, nil)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: /reports = %d", email, rec.Code)
+		}
+		doc := parse(t, rec)
+		if v, _ := figure(t, doc, "fig-time"); v == "—" || v == "" {
+			t.Errorf("%s: no time to decision on the dashboard", email)
+		}
+		if v, _ := figure(t, doc, "fig-static"); v == "0%" {
+			t.Errorf("%s: static keys on sensitive servers = %s (the demo has some)", email, v)
+		}
+		doc.Find(`[data-testid=trend-chart]`).Each(func(_ int, s *goquery.Selection) {
+			d, _ := s.Find("path.trend-line").First().Attr("d")
+			if strings.Count(d, "L") < 80 {
+				t.Errorf("%s: chart %s has %d segments over 90 days", email, s.AttrOr("id", "?"), strings.Count(d, "L"))
+			}
+			if s.Find("details.chart-data tbody tr").Length() < 90 {
+				t.Errorf("%s: chart %s data table is short", email, s.AttrOr("id", "?"))
+			}
+		})
+		rec = f.do(http.MethodGet, "/reports/reviews?days=90", cookie, nil)
+		doc = parse(t, rec)
+		if rec.Code != http.StatusOK || doc.Find(`[data-testid=approver-load] tbody tr td.num`).Length() == 0 {
+			t.Errorf("%s: review analytics without approver load (%d)", email, rec.Code)
+		}
+		if n := doc.Find(`[data-testid=volume-chart] rect`).Length(); n < 90 {
+			t.Errorf("%s: volume chart has %d bars", email, n)
+		}
+		rec = f.do(http.MethodGet, "/reports/frameworks", cookie, nil)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "need attention") {
+			t.Errorf("%s: framework view without open controls (%d)", email, rec.Code)
+		}
+	}
+}
