@@ -86,6 +86,12 @@ func (s *Store) SeedHistory(ctx context.Context, days int, seed uint64) (History
 		sum.Reviews += len(reqs)
 		sum.Decisions += len(decs)
 	}
+	// A few requests of the last twenty minutes still wait for an approver.
+	reqs, _ := genReviews(rng, 3, now.Add(-20*time.Minute), now, now.Add(-20*time.Minute), targets, historyPrefix, sum.Reviews)
+	if err := s.insertReviews(ctx, reqs, nil); err != nil {
+		return sum, err
+	}
+	sum.Reviews += len(reqs)
 	// rotation history: wired at merge (SeedRotationHistory)
 	rows, err := s.historySnapshots(ctx, rng, from, today, now)
 	if err != nil {
