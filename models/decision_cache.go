@@ -98,7 +98,12 @@ type cachedRules struct {
 // that the write callback can tell the transaction it touched policy rows.
 type txMarkerKey struct{}
 
-type txMarker struct{ touched atomic.Bool }
+type txMarker struct {
+	touched atomic.Bool
+	// dashboard: the transaction wrote rows the dashboard reads
+	// (dashboard_cache.go).
+	dashboard atomic.Bool
+}
 
 // registerPolicyCallbacks makes every create, update, delete and raw
 // statement on a policy table bump the generation (and mark the enclosing
@@ -134,6 +139,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	err := s.w(context.WithValue(ctx, txMarkerKey{}, m)).Transaction(fn)
 	if m.touched.Load() {
 		s.cache.invalidate()
+	}
+	if m.dashboard.Load() {
+		s.dash.invalidate()
 	}
 	return err
 }

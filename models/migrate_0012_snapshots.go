@@ -9,8 +9,9 @@ import (
 
 // migration0012Snapshots creates the daily compliance snapshots (one row per
 // day and team, team 0 being the whole organisation) behind the dashboard's
-// trend charts, and an index on review requests' creation time for the
-// dashboard's review figures of a period.
+// trend charts, and two covering indexes for the dashboard at 100k rows:
+// active credentials by key type with their due time, and review requests
+// of a period with their state, decision time and deadline.
 func migration0012Snapshots() *gormigrate.Migration {
 	type complianceSnapshot struct {
 		ID                    uint      `gorm:"primaryKey"`
@@ -44,11 +45,21 @@ func migration0012Snapshots() *gormigrate.Migration {
 			if err := tx.Table("compliance_snapshots").Migrator().CreateTable(&complianceSnapshot{}); err != nil {
 				return err
 			}
-			return tx.Exec("CREATE INDEX ix_review_requests_created ON review_requests (created_at)").Error
+			for _, q := range []string{
+				"CREATE INDEX ix_credentials_status_kind_due ON credentials (status, key_type, next_due_at, team_id, environment_id)",
+				"CREATE INDEX ix_review_requests_created ON review_requests (created_at, status, decided_at, deadline, team_id)",
+			} {
+				if err := tx.Exec(q).Error; err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 		Rollback: func(tx *gorm.DB) error {
-			if err := tx.Exec("DROP INDEX ix_review_requests_created").Error; err != nil {
-				return err
+			for _, name := range []string{"ix_review_requests_created", "ix_credentials_status_kind_due"} {
+				if err := tx.Exec("DROP INDEX " + name).Error; err != nil {
+					return err
+				}
 			}
 			return tx.Migrator().DropTable("compliance_snapshots")
 		},

@@ -115,10 +115,23 @@ func SensitiveServer(srv Server, env Environment) bool {
 }
 
 // Dashboard computes the compliance dashboard as of now, in a handful of
-// aggregate queries (one per figure family) so that it stays fast at 100k
-// credentials and reviews.
+// aggregate queries (one per figure family), or returns the same filter's
+// dashboard computed less than a minute ago if nothing it reads changed
+// since (dashboard_cache.go).
 func (s *Store) Dashboard(ctx context.Context, f DashboardFilter) (Dashboard, error) {
-	return s.dashboardAt(ctx, f, s.Now())
+	if f.Days <= 0 {
+		f.Days = 30
+	}
+	now := s.Now()
+	if d, ok := s.dash.get(f, now); ok {
+		return d, nil
+	}
+	gen := s.dash.gen.Load()
+	d, err := s.dashboardAt(ctx, f, now)
+	if err == nil {
+		s.dash.put(f, gen, d)
+	}
+	return d, err
 }
 
 func (s *Store) dashboardAt(ctx context.Context, f DashboardFilter, at time.Time) (Dashboard, error) {
@@ -133,15 +146,20 @@ func (s *Store) dashboardAt(ctx context.Context, f DashboardFilter, at time.Time
 	if err != nil {
 		return d, err
 	}
+	// By rank, which the findings list index covers (severity is not in it).
 	var sev []struct {
-		Severity Severity
-		N        int64
+		Rank int
+		N    int64
 	}
-	if err := open.Select("findings.severity AS severity, COUNT(*) AS n").Group("findings.severity").Scan(&sev).Error; err != nil {
+	if err := open.Select("findings.severity_rank AS rank, COUNT(*) AS n").Group("findings.severity_rank").Scan(&sev).Error; err != nil {
 		return d, fmt.Errorf("dashboard findings: %w", err)
 	}
 	for _, r := range sev {
-		d.Findings[r.Severity] = r.N
+		for _, s := range Severities {
+			if s.Rank() == r.Rank {
+				d.Findings[s] = r.N
+			}
+		}
 	}
 	if err := s.dashboardServers(ctx, f, &d); err != nil {
 		return d, err
@@ -246,7 +264,13 @@ func (s *Store) dashboardReviews(ctx context.Context, f DashboardFilter, at time
 		return s.scoped(ctx, "review_requests", f).
 			Where("review_requests.created_at >= ? AND review_requests.created_at < ?", r.From, r.To)
 	}
-	decided := "review_requests.status IN ? AND review_requests.decided_at IS NOT NULL AND review_requests.decided_at <= ?"
+	// On SQLite, "+" keeps the planner on the covering creation-time index
+	// rather than the (status, deadline) one.
+	status := "review_requests.status"
+	if s.dialect == DialectSQLite {
+		status = "+" + status
+	}
+	decided := status + " IN ? AND review_requests.decided_at IS NOT NULL AND review_requests.decided_at <= ?"
 	dargs := []any{[]ReviewStatus{ReviewApproved, ReviewDenied}, at}
 	var agg struct {
 		N       int64

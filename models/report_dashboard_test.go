@@ -335,3 +335,40 @@ func TestComplianceTrendKeepsToTheScope(t *testing.T) {
 		t.Errorf("summed snapshot = %+v", both[0])
 	}
 }
+
+func TestDashboardCacheFollowsWritesAndTime(t *testing.T) {
+	clock := modeltest.NewClock()
+	s := modeltest.OpenDSN(t, modeltest.SQLiteDSN(t), clock)
+	ctx := context.Background()
+	fx := newDashFixture(t, s)
+	org := models.DashboardFilter{Scope: models.AllTeams}
+	first, _ := s.Dashboard(ctx, org)
+	clock.Advance(30 * time.Second)
+	again, _ := s.Dashboard(ctx, org)
+	if !again.At.Equal(first.At) {
+		t.Fatalf("a second view 30 s later was recomputed (at %v, first %v)", again.At, first.At)
+	}
+	// A write through a transaction (deactivating the owner of s1-s3).
+	ana, _ := s.UserByEmail(ctx, "ana@example.com")
+	if err := s.DeactivateUser(ctx, modeltest.Admin, ana.ID); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := s.Dashboard(ctx, org)
+	if d.ServersWithoutOwner != 5 {
+		t.Errorf("after deactivating the owner: %d servers without an owner, want 5", d.ServersWithoutOwner)
+	}
+	// A plain write.
+	c := models.Credential{Name: "c8", TeamID: fx.teamA.ID, EnvironmentID: fx.dev.ID, KeyType: models.KeyMTLSCertificate,
+		Status: models.CredentialActive, CreatedAt: clock.Now(), UpdatedAt: clock.Now()}
+	if err := s.RawForTest(ctx).Omit("Team", "Environment", "Owner", "Servers").Create(&c).Error; err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.Dashboard(ctx, org); d.Credentials != 7 {
+		t.Errorf("after a new credential: %d credentials, want 7", d.Credentials)
+	}
+	// Time: a minute on, c7 (due at Epoch) is overdue.
+	clock.Advance(time.Minute)
+	if d, _ := s.Dashboard(ctx, org); d.Overdue != 3 || !d.At.Equal(clock.Now()) {
+		t.Errorf("a minute later: overdue %d at %v, want 3 at %v", d.Overdue, d.At, clock.Now())
+	}
+}

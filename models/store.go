@@ -40,6 +40,8 @@ type Store struct {
 	sched   ScheduleOptions
 	// cache holds the rows every decision reads (decision_cache.go).
 	cache *decisionCache
+	// dash holds recently computed dashboards (dashboard_cache.go).
+	dash *dashboardCache
 	// decisions batches decision records into group commits (decision_recorder.go).
 	decisions *decisionRecorder
 }
@@ -68,6 +70,10 @@ type Options struct {
 	// replica) applies. Changes made through this store apply at once.
 	// Zero means DefaultPolicyCacheTTL.
 	PolicyCacheTTL time.Duration
+	// DashboardCacheTTL is how long a computed compliance dashboard is
+	// reused while nothing it reads changes in this process. Zero means
+	// DefaultDashboardCacheTTL; negative turns the cache off.
+	DashboardCacheTTL time.Duration
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL database.
@@ -91,7 +97,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		opts.Argon2 = DefaultArgon2Params
 	}
 	s := &Store{now: opts.Now, log: opts.Logger, argon: opts.Argon2, fp: opts.Fingerprinter, sched: opts.Schedule,
-		cache: &decisionCache{ttl: opts.PolicyCacheTTL}}
+		cache: &decisionCache{ttl: opts.PolicyCacheTTL}, dash: newDashboardCache(opts.DashboardCacheTTL)}
 	if s.cache.ttl <= 0 {
 		s.cache.ttl = DefaultPolicyCacheTTL
 	}
@@ -130,6 +136,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if err := s.registerPolicyCallbacks(s.write); err != nil {
 		return nil, fmt.Errorf("register cache callbacks: %w", err)
+	}
+	if err := s.registerDashboardCallbacks(s.write); err != nil {
+		return nil, fmt.Errorf("register dashboard cache callbacks: %w", err)
 	}
 	s.decisions = newDecisionRecorder(s)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)

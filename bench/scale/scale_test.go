@@ -28,13 +28,20 @@ type env struct {
 	cookie *http.Cookie
 }
 
-func open(t testing.TB) *env {
+func open(t testing.TB) *env { return openWith(t, nil) }
+
+// openWith is open with changed store options.
+func openWith(t testing.TB, change func(*models.Options)) *env {
 	dsn := os.Getenv("COUNTERSIGN_BENCH_DB")
 	if dsn == "" {
 		t.Skip("COUNTERSIGN_BENCH_DB is not set; see docs/performance.md")
 	}
 	ctx := context.Background()
-	store, err := models.Open(ctx, models.Options{DSN: dsn, Argon2: modeltest.CheapArgon2, Fingerprinter: modeltest.TestFingerprinter()})
+	opts := models.Options{DSN: dsn, Argon2: modeltest.CheapArgon2, Fingerprinter: modeltest.TestFingerprinter()}
+	if change != nil {
+		change(&opts)
+	}
+	store, err := models.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
