@@ -372,3 +372,42 @@ func TestDashboardCacheFollowsWritesAndTime(t *testing.T) {
 		t.Errorf("a minute later: overdue %d at %v, want 3 at %v", d.Overdue, d.At, clock.Now())
 	}
 }
+
+func TestListFiltersBehindTheDashboard(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, s *models.Store, clock *modeltest.Clock) {
+		ctx := context.Background()
+		newDashFixture(t, s)
+		creds, err := s.Credentials(ctx, models.CredentialFilter{Scope: models.AllTeams, Status: models.CredentialActive, OnSensitive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range creds.Items {
+			names = append(names, c.Name)
+		}
+		if fmt.Sprint(names) != "[c1 c3 c4]" {
+			t.Errorf("credentials on sensitive servers = %v, want [c1 c3 c4]", names)
+		}
+		static, _ := s.Credentials(ctx, models.CredentialFilter{Scope: models.AllTeams, Status: models.CredentialActive, OnSensitive: true,
+			KeyType: models.KeyStaticAPIKey})
+		d, _ := s.Dashboard(ctx, models.DashboardFilter{Scope: models.AllTeams})
+		if static.Total != d.StaticOnSensitive || creds.Total != d.OnSensitive {
+			t.Errorf("lists %d/%d, dashboard %d/%d", static.Total, creds.Total, d.StaticOnSensitive, d.OnSensitive)
+		}
+		servers, err := s.Servers(ctx, models.ServerFilter{Scope: models.AllTeams, NoOwner: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = nil
+		for _, r := range servers.Items {
+			names = append(names, r.Slug)
+		}
+		if fmt.Sprint(names) != "[s4 s5]" || servers.Total != d.ServersWithoutOwner {
+			t.Errorf("servers without an active owner = %v, want [s4 s5]", names)
+		}
+		overdue, _ := s.Credentials(ctx, models.CredentialFilter{Scope: models.AllTeams, Overdue: true})
+		if overdue.Total != d.Overdue {
+			t.Errorf("overdue list %d, dashboard %d", overdue.Total, d.Overdue)
+		}
+	})
+}
