@@ -63,7 +63,7 @@ func ReportTabs(active string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, t := range []Option{{"/reports", "Dashboard"}, {"/reports/frameworks", "Frameworks"}, {"/reports/reviews", "Review analytics"}, {"/reports/evidence-pack", "Evidence pack"}} {
+		for _, t := range []Option{{"/reports", "Dashboard"}, {"/reports/frameworks", "Frameworks"}, {"/reports/reviews", "Review analytics"}, {"/reports/rotations", "Rotation compliance"}, {"/reports/evidence-pack", "Evidence pack"}} {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<a href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -217,6 +217,7 @@ func routeTable(h handlerSet) []route {
 		// Compliance reports: framework view, review analytics, evidence.
 		{get, "/reports/frameworks", repRead, h.rviews.Frameworks, ""},
 		{get, "/reports/reviews", repRead, h.rviews.Reviews, ""},
+		{get, "/reports/rotations", repRead, h.rviews.Rotations, ""},
 		{get, "/reports/evidence-pack", repExport, h.rviews.EvidencePage, ""},
 		{get, "/reports/evidence", repExport, h.rviews.Evidence, ""},
 

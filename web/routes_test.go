@@ -148,6 +148,7 @@ var routeAccess = map[string][]string{
 
 	"GET /reports/frameworks":    {"admin", "manager", "auditor"},
 	"GET /reports/reviews":       {"admin", "manager", "auditor"},
+	"GET /reports/rotations":     {"admin", "manager", "auditor"},
 	"GET /reports/evidence-pack": {"manager", "auditor"},
 	"GET /reports/evidence":      {"manager", "auditor"},
 
