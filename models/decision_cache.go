@@ -188,3 +188,9 @@ func (s *Store) cachedRules(ctx context.Context, teamID uint) ([]ReviewRule, err
 	}
 	return rules, err
 }
+
+// PolicyGeneration changes whenever a token, client, server, tool,
+// environment, team or review rule changes through this store; callers
+// that derive views from those rows (the MCP gateway's tool lists) rebuild
+// them when it moves.
+func (s *Store) PolicyGeneration() uint64 { return s.cache.gen.Load() }
