@@ -123,7 +123,7 @@ var ErrNoServer = errors.New("no such MCP server for this API client")
 // ServeHTTP proxies one MCP request of an authenticated client.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, call Call) {
 	ctx := r.Context()
-	srv, err := g.store.ServerBySlug(ctx, call.Slug)
+	srv, err := g.store.CachedServerBySlug(ctx, call.Slug)
 	if err != nil || srv.TeamID != call.Client.TeamID {
 		writeHTTPError(w, http.StatusNotFound, "No MCP server "+call.Slug+" for this API client's team.")
 		return
