@@ -262,3 +262,53 @@ func serverID(t testing.TB, s *models.Store, slug string) uint {
 	}
 	return srv.ID
 }
+
+// An unreachable upstream is a clear 502; a server of another team is
+// 404; a retired server is refused.
+func TestGatewayRefusals(t *testing.T) {
+	clock := modeltest.NewClock()
+	e := newRuntimeE2E(t, modeltest.OpenSQLite(t, clock), clock)
+	token := e.token()
+	prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: "gone-prod", Name: "Gone",
+		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: dead.URL,
+		Status: models.ServerActive}); err != nil {
+		t.Fatal(err)
+	}
+	initialize := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+	post := func(slug string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/mcp/"+slug, strings.NewReader(initialize))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]string
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, body["message"]
+	}
+	if status, msg := post("gone-prod"); status != http.StatusBadGateway || !strings.Contains(msg, "could not be reached") {
+		t.Errorf("dead upstream: %d %q", status, msg)
+	}
+	if status, _ := post("growth-prod"); status != http.StatusNotFound {
+		t.Errorf("another team's server: %d, want 404", status)
+	}
+	if status, _ := post("no-such-server"); status != http.StatusNotFound {
+		t.Errorf("unknown server: %d, want 404", status)
+	}
+	// A retired server is refused before any connection upstream.
+	srv, _ := e.store.ServerBySlug(context.Background(), "billing-prod")
+	in := models.ServerInput{Slug: srv.Slug, Name: srv.Name, TeamID: srv.TeamID, EnvironmentID: srv.EnvironmentID,
+		Transport: srv.Transport, Endpoint: srv.Endpoint, Status: models.ServerRetired}
+	if _, err := e.store.UpdateServer(context.Background(), modeltest.Admin, srv.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if status, msg := post("billing-prod"); status != http.StatusForbidden || !strings.Contains(msg, "retired") {
+		t.Errorf("retired server: %d %q", status, msg)
+	}
+}
