@@ -93,7 +93,7 @@ func (h *API) ListServers(c echo.Context) error {
 		return err
 	}
 	f := models.ServerFilter{ListParams: ListParams(c), Scope: scope, Status: models.ServerStatus(c.QueryParam("status")),
-		Hosting: models.Hosting(c.QueryParam("hosting"))}
+		Hosting: models.Hosting(c.QueryParam("hosting")), NoOwner: c.QueryParam("owner") == "none"}
 	f.TeamID, _ = optionalID(c.QueryParam("team"))
 	f.EnvironmentID, _ = optionalID(c.QueryParam("environment"))
 	page, err := h.Store.Servers(c.Request().Context(), f)

@@ -73,7 +73,8 @@ func (h *API) ListCredentials(c echo.Context) error {
 	}
 	f := models.CredentialFilter{ListParams: ListParams(c), Scope: scope, KeyType: models.KeyType(c.QueryParam("key_type")),
 		Status: models.CredentialStatus(c.QueryParam("status")), Reused: c.QueryParam("reused") == "1" || c.QueryParam("reused") == "true",
-		Overdue: c.QueryParam("overdue") == "1" || c.QueryParam("overdue") == "true"}
+		Overdue:     c.QueryParam("overdue") == "1" || c.QueryParam("overdue") == "true",
+		OnSensitive: c.QueryParam("sensitive") == "1" || c.QueryParam("sensitive") == "true"}
 	f.TeamID, _ = optionalID(c.QueryParam("team"))
 	f.EnvironmentID, _ = optionalID(c.QueryParam("environment"))
 	f.ServerID, _ = optionalID(c.QueryParam("server"))

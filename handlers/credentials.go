@@ -29,7 +29,7 @@ func (h *Credentials) List(c echo.Context) error {
 	}
 	f := models.CredentialFilter{ListParams: ListParams(c), Scope: scope, KeyType: models.KeyType(c.QueryParam("key_type")),
 		Status: models.CredentialStatus(c.QueryParam("status")), Reused: c.QueryParam("reused") == "1",
-		Overdue: c.QueryParam("overdue") == "1"}
+		Overdue: c.QueryParam("overdue") == "1", OnSensitive: c.QueryParam("sensitive") == "1"}
 	f.TeamID, _ = optionalID(c.QueryParam("team"))
 	f.EnvironmentID, _ = optionalID(c.QueryParam("environment"))
 	f.ServerID, _ = optionalID(c.QueryParam("server"))
@@ -71,7 +71,7 @@ func (h *Credentials) List(c echo.Context) error {
 	return Render(c, http.StatusOK, views.Credentials(views.CredentialsProps{Layout: h.Layout(c, "Credentials"), Page: page,
 		Pager: PagerFor(c, page), Now: h.Store.Now(), CanWrite: writeScope.All || len(writeScope.IDs) > 0,
 		Filter: views.CredentialFilterData{Search: f.Search, Team: c.QueryParam("team"), Environment: c.QueryParam("environment"),
-			KeyType: string(f.KeyType), Status: string(f.Status), Server: c.QueryParam("server"), Reused: f.Reused, Overdue: f.Overdue,
+			KeyType: string(f.KeyType), Status: string(f.Status), Server: c.QueryParam("server"), Reused: f.Reused, Overdue: f.Overdue, Sensitive: f.OnSensitive,
 			Teams: teams, Environments: envs}}))
 }
 

@@ -25,7 +25,7 @@ func (h *Servers) List(c echo.Context) error {
 		return err
 	}
 	f := models.ServerFilter{ListParams: ListParams(c), Scope: scope, Status: models.ServerStatus(c.QueryParam("status")),
-		Hosting: models.Hosting(c.QueryParam("hosting"))}
+		Hosting: models.Hosting(c.QueryParam("hosting")), NoOwner: c.QueryParam("owner") == "none"}
 	f.TeamID, _ = optionalID(c.QueryParam("team"))
 	f.EnvironmentID, _ = optionalID(c.QueryParam("environment"))
 	fetch := func(p models.ListParams) (models.Page[models.ServerRow], error) {
@@ -58,7 +58,7 @@ func (h *Servers) List(c echo.Context) error {
 	return Render(c, http.StatusOK, views.Servers(views.ServersProps{Layout: h.Layout(c, "Servers"), Page: page,
 		Pager: PagerFor(c, page), CanWrite: writeScope.All || len(writeScope.IDs) > 0,
 		Filter: views.ServerFilterData{Search: f.Search, Team: c.QueryParam("team"), Environment: c.QueryParam("environment"),
-			Status: string(f.Status), Hosting: string(f.Hosting), Teams: teams, Environments: envs}}))
+			Status: string(f.Status), Hosting: string(f.Hosting), NoOwner: f.NoOwner, Teams: teams, Environments: envs}}))
 }
 
 // filterOptions returns the team and environment choices of list filters.

@@ -22,6 +22,9 @@ type CredentialFilter struct {
 	Reused bool
 	// Overdue keeps active credentials past their next due time.
 	Overdue bool
+	// OnSensitive keeps credentials attached to a sensitive server (see
+	// Dashboard for the definition).
+	OnSensitive bool
 }
 
 // CredentialRow is a credential in a list, with names, its servers and how
@@ -62,6 +65,10 @@ func (s *Store) credentialsQuery(ctx context.Context, f CredentialFilter) *gorm.
 	}
 	if f.Overdue {
 		q = q.Where("credentials.status = ? AND credentials.next_due_at < ?", CredentialActive, s.Now())
+	}
+	if f.OnSensitive {
+		cond, args := onSensitiveServer()
+		q = q.Where(cond, args...)
 	}
 	if f.Search != "" {
 		// Names only, so that the search reads the name index rather than

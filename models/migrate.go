@@ -23,6 +23,7 @@ func migrations() []*gormigrate.Migration {
 		migration0009LoginLinks(),
 		migration0010CredentialIndexes(),
 		migration0011Rotation(),
+		migration0012Snapshots(),
 	}
 }
 

@@ -16,6 +16,9 @@ type ScaleOptions struct {
 	Credentials int
 	// Audit is the number of extra (chained) audit events to append.
 	Audit int
+	// Reviews is the number of step-up review requests (with decisions)
+	// to spread over the last 365 days.
+	Reviews int
 	// Seed makes the data reproducible.
 	Seed uint64
 	// Progress, when set, is told what was done so far.
@@ -25,6 +28,7 @@ type ScaleOptions struct {
 // ScaleSummary says what SeedScale created and how long it took.
 type ScaleSummary struct {
 	Teams, Users, Servers, Tools, Credentials, Audit int
+	Reviews                                          int
 	Findings                                         int
 	Took                                             time.Duration
 }
@@ -166,6 +170,9 @@ func (s *Store) SeedScale(ctx context.Context, o ScaleOptions) (ScaleSummary, er
 		sum.Credentials += n
 		o.Progress("credentials", sum.Credentials, o.Credentials)
 	}
+	if err := s.scaleReviews(ctx, o, rng, users, &sum); err != nil {
+		return sum, err
+	}
 	if err := s.scaleAudit(ctx, o, &sum); err != nil {
 		return sum, err
 	}
@@ -260,6 +267,44 @@ func (s *Store) scaleAudit(ctx context.Context, o ScaleOptions, sum *ScaleSummar
 		done += n
 		sum.Audit = done
 		o.Progress("audit events", done, o.Audit)
+	}
+	return nil
+}
+
+// scaleReviews generates o.Reviews review requests over the last 365 days
+// on destructive tools, decided by the generated owners (standing in for
+// approvers), in batches.
+func (s *Store) scaleReviews(ctx context.Context, o ScaleOptions, rng *rand.Rand, users []uint, sum *ScaleSummary) error {
+	if o.Reviews <= 0 {
+		return nil
+	}
+	var targets []reviewTarget
+	err := s.r(ctx).Table("tools").Select("tools.id AS tool_id, tools.server_id, servers.team_id, servers.environment_id").
+		Joins("JOIN servers ON servers.id = tools.server_id").
+		Where("servers.status = ? AND tools.destructive_hint = ?", ServerActive, true).Order("tools.id").Limit(5000).Scan(&targets).Error
+	if err != nil {
+		return fmt.Errorf("seed reviews: %w", err)
+	}
+	if len(targets) == 0 {
+		return fmt.Errorf("seed scale: reviews need servers with destructive tools")
+	}
+	for i := range targets {
+		targets[i].Risk, targets[i].approvers = RiskHigh, users
+	}
+	var existing int64
+	s.r(ctx).Model(&ReviewRequest{}).Count(&existing)
+	prefix := fmt.Sprintf("rv_scale%d_", existing)
+	now := s.Now()
+	from := now.AddDate(0, 0, -365)
+	for done := 0; done < o.Reviews; {
+		n := min(scaleBatch, o.Reviews-done)
+		reqs, decs := genReviews(rng, n, from, now, now, targets, prefix, done)
+		if err := s.insertReviews(ctx, reqs, decs); err != nil {
+			return err
+		}
+		done += n
+		sum.Reviews = done
+		o.Progress("reviews", done, o.Reviews)
 	}
 	return nil
 }

@@ -223,6 +223,9 @@ type ServerFilter struct {
 	EnvironmentID uint
 	Status        ServerStatus
 	Hosting       Hosting
+	// NoOwner keeps non-retired servers without an active owner (no owner,
+	// or a deactivated one: the CS-007 condition).
+	NoOwner bool
 }
 
 // ServerRow is a server in a list, with counts.
@@ -251,6 +254,9 @@ func (s *Store) Servers(ctx context.Context, f ServerFilter) (Page[ServerRow], e
 	}
 	if f.Hosting != "" {
 		q = q.Where("servers.hosting = ?", f.Hosting)
+	}
+	if f.NoOwner {
+		q = q.Where("servers.status <> ? AND "+noActiveOwner, ServerRetired, true)
 	}
 	if f.Search != "" {
 		p := likePattern(f.Search)

@@ -25,6 +25,12 @@ func jobs(store *models.Store) []scheduler.Job {
 				return map[string]int64{"open": int64(res.Open), "opened": int64(res.Opened), "resolved": int64(res.Resolved),
 					"ms": res.Duration.Milliseconds()}, err
 			}},
+		{Name: "compliance-snapshot", Spec: "5 0 * * *",
+			Description: "Record today's compliance figures (organisation and each team) for the dashboard's trends; snapshots older than 400 days are deleted.",
+			Run: func(ctx context.Context) (map[string]int64, error) {
+				res, err := store.TakeComplianceSnapshots(ctx)
+				return map[string]int64{"rows": int64(res.Rows), "pruned": res.Pruned}, err
+			}},
 		{Name: "exceptions-expire", Spec: "*/5 * * * *",
 			Description: "Mark risk exceptions past their end date as expired; their findings are open again.",
 			Run: func(ctx context.Context) (map[string]int64, error) {

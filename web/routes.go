@@ -222,7 +222,8 @@ func routeTable(h handlerSet) []route {
 		{get, "/grants", revRead, h.grants.List, ""},
 		{post, "/grants/:id/revoke", revoke, h.grants.Revoke, ""},
 
-		// Compliance reports: framework view, review analytics, evidence.
+		// Compliance reports: dashboard, framework view, review analytics, evidence.
+		{get, "/reports", repRead, h.rviews.Dashboard, "Reports"},
 		{get, "/reports/frameworks", repRead, h.rviews.Frameworks, ""},
 		{get, "/reports/reviews", repRead, h.rviews.Reviews, ""},
 		{get, "/reports/rotations", repRead, h.rviews.Rotations, ""},

@@ -151,6 +151,7 @@ var routeAccess = map[string][]string{
 	"POST /admin/notifications/:id/delete":       {"admin"},
 	"POST /admin/notifications/outbox/:id/retry": {"admin"},
 
+	"GET /reports":               {"admin", "manager", "auditor"},
 	"GET /reports/frameworks":    {"admin", "manager", "auditor"},
 	"GET /reports/reviews":       {"admin", "manager", "auditor"},
 	"GET /reports/rotations":     {"admin", "manager", "auditor"},

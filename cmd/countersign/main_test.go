@@ -135,6 +135,29 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 	}
 }
 
+func TestSeedDemoHistoryAndScaleReviews(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cs.db")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"seed", "demo", "--history", "30", "--database", db}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("seed demo --history: %d %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "back-filled 30 days") {
+		t.Errorf("seed output: %q", stdout.String())
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"seed", "scale", "--servers", "20", "--credentials", "40", "--reviews", "300", "--audit", "500",
+		"--database", db}, nil, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "300 review requests") {
+		t.Fatalf("seed scale --reviews: %d %q %s", code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"audit", "verify", "--database", db}, nil, &stdout, &stderr); code != 0 {
+		t.Errorf("audit verify after the seeds: %d %q", code, stdout.String())
+	}
+	if code := run(context.Background(), []string{"seed", "demo", "--history", "-1", "--database", db}, nil, &stdout, &stderr); code == 0 {
+		t.Error("a negative --history is accepted")
+	}
+}
+
 func TestClientsCreatePrintsSecretOnce(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "cs.db")
 	s, err := models.Open(context.Background(), models.Options{DSN: db})
