@@ -31,6 +31,7 @@ type decisionCache struct {
 	tokens  sync.Map // token hash → cachedToken
 	calls   sync.Map // resource → cachedCall
 	rules   sync.Map // team id → cachedRules
+	servers sync.Map // slug → cachedServer
 	entries atomic.Int64
 }
 
@@ -67,6 +68,7 @@ func (c *decisionCache) clear() {
 	c.tokens.Clear()
 	c.calls.Clear()
 	c.rules.Clear()
+	c.servers.Clear()
 	c.entries.Store(0)
 }
 
@@ -87,6 +89,11 @@ type cachedCall struct {
 	server Server
 	tool   Tool
 	err    error
+}
+
+type cachedServer struct {
+	stamp  cacheStamp
+	server Server
 }
 
 type cachedRules struct {
@@ -195,4 +202,28 @@ func (s *Store) cachedRules(ctx context.Context, teamID uint) ([]ReviewRule, err
 		s.cache.stored()
 	}
 	return rules, err
+}
+
+// PolicyGeneration changes whenever a token, client, server, tool,
+// environment, team or review rule changes through this store; callers
+// that derive views from those rows (the MCP gateway's tool lists) rebuild
+// them when it moves.
+func (s *Store) PolicyGeneration() uint64 { return s.cache.gen.Load() }
+
+// CachedServerBySlug is ServerBySlug through the decision cache (the MCP
+// gateway reads it on every request): fresh under the same rules as the
+// decision path.
+func (s *Store) CachedServerBySlug(ctx context.Context, slug string) (Server, error) {
+	if v, ok := s.cache.servers.Load(slug); ok {
+		if e := v.(cachedServer); s.cache.fresh(e.stamp) {
+			return e.server, nil
+		}
+	}
+	st := s.cache.stamp()
+	srv, err := s.ServerBySlug(ctx, slug)
+	if err == nil {
+		s.cache.servers.Store(slug, cachedServer{stamp: st, server: srv})
+		s.cache.stored()
+	}
+	return srv, err
 }

@@ -78,6 +78,10 @@ type RotationCheck struct {
 // rotationBatch bounds the rows one transaction of the due check handles.
 const rotationBatch = 200
 
+// maxDuePerTick bounds the tasks one tick opens; a larger backlog (a first
+// start on a big inventory) is worked off over the next ticks.
+const maxDuePerTick = 5000
+
 type dueCredential struct {
 	ID                 uint
 	Name               string
@@ -98,75 +102,98 @@ type dueCredential struct {
 func (s *Store) RunRotationDueCheck(ctx context.Context) (RotationCheck, error) {
 	var res RotationCheck
 	now := s.Now()
-	for {
-		var rows []dueCredential
-		err := s.r(ctx).Raw(`SELECT c.id, c.name, c.team_id, c.environment_id, c.next_due_at, c.owner_id, c.rotation_webhook_url
-			FROM credentials c
-			WHERE c.status = ? AND c.next_due_at <= ?
-			AND NOT EXISTS (SELECT 1 FROM rotation_tasks t WHERE t.credential_id = c.id AND t.due_at = c.next_due_at)
-			ORDER BY c.next_due_at, c.id LIMIT ?`, CredentialActive, now, rotationBatch).Scan(&rows).Error
-		if err != nil {
-			return res, fmt.Errorf("find due credentials: %w", err)
-		}
-		if len(rows) == 0 {
-			break
-		}
-		created := 0
-		err = s.tx(ctx, func(tx *gorm.DB) error {
-			for _, c := range rows {
-				ok, err := s.openRotationTask(tx, c, now)
-				if err != nil {
-					return err
-				}
-				if ok {
-					created++
-				}
-			}
-			return nil
-		})
+	// One scan finds what fell due (at most maxDuePerTick; the rest waits
+	// for the next tick); the tasks are then opened in batches.
+	var rows []dueCredential
+	err := s.r(ctx).Raw(`SELECT c.id, c.name, c.team_id, c.environment_id, c.next_due_at, c.owner_id, c.rotation_webhook_url
+		FROM credentials c
+		WHERE c.status = ? AND c.next_due_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM rotation_tasks t WHERE t.credential_id = c.id AND t.due_at = c.next_due_at)
+		ORDER BY c.next_due_at, c.id LIMIT ?`, CredentialActive, now, maxDuePerTick).Scan(&rows).Error
+	if err != nil {
+		return res, fmt.Errorf("find due credentials: %w", err)
+	}
+	for start := 0; start < len(rows); start += rotationBatch {
+		created, err := s.openRotationTasks(ctx, rows[start:min(start+rotationBatch, len(rows))], now)
 		if err != nil {
 			return res, err
 		}
 		res.Due += created
-		if len(rows) < rotationBatch || created == 0 {
-			break
-		}
 	}
 	n, err := s.markOverdueRotations(ctx, now)
 	res.Overdue = n
 	return res, err
 }
 
-// openRotationTask creates the due task of c, audited and notified. It
-// reports false when another run created it first.
-func (s *Store) openRotationTask(tx *gorm.DB, c dueCredential, now time.Time) (bool, error) {
-	task := RotationTask{CredentialID: c.ID, DueAt: c.NextDueAt.UTC(), TeamID: c.TeamID, EnvironmentID: c.EnvironmentID,
-		State: TaskDue, GraceUntil: c.NextDueAt.UTC().Add(DefaultRotationGrace)}
-	res := tx.Omit("Credential").Clauses(clause.OnConflict{DoNothing: true}).Create(&task)
-	if res.Error != nil {
-		return false, fmt.Errorf("create rotation task: %w", res.Error)
+// openRotationTasks creates the due tasks of a batch of credentials in one
+// transaction: one insert for the tasks (a task that another run created
+// first is skipped by the unique key), one audit event and one digest
+// notification per team, and a message to each credential's rotation
+// webhook. It returns how many tasks it created.
+func (s *Store) openRotationTasks(ctx context.Context, rows []dueCredential, now time.Time) (int, error) {
+	byID := make(map[uint]dueCredential, len(rows))
+	tasks := make([]RotationTask, 0, len(rows))
+	for _, c := range rows {
+		byID[c.ID] = c
+		tasks = append(tasks, RotationTask{CredentialID: c.ID, DueAt: c.NextDueAt.UTC(), TeamID: c.TeamID,
+			EnvironmentID: c.EnvironmentID, State: TaskDue, GraceUntil: c.NextDueAt.UTC().Add(DefaultRotationGrace), CreatedAt: now})
 	}
-	if res.RowsAffected == 0 {
-		return false, nil
-	}
-	payload := map[string]any{"task_id": task.ID, "credential_id": c.ID, "credential": c.Name, "due_at": task.DueAt,
-		"overdue_after": task.GraceUntil, "owner_id": c.OwnerID}
-	if err := s.appendAudit(tx, SystemActor("rotation due check"), AuditEntry{Action: "rotation.due", ObjectType: "rotation_task",
-		ObjectID: fmt.Sprint(task.ID), After: payload}); err != nil {
-		return false, err
-	}
-	n := Notification{Event: EventRotationDue, TeamID: c.TeamID, Payload: payload,
-		Subject: fmt.Sprintf("Rotation due: %s (due %s UTC)", c.Name, task.DueAt.Format("2006-01-02 15:04"))}
-	if err := s.enqueue(tx, n); err != nil {
-		return false, err
-	}
-	if c.RotationWebhookURL != "" {
-		payload["callback"] = fmt.Sprintf("/api/v1/rotations/%d/complete", task.ID)
-		if err := s.enqueueForCredential(tx, c.ID, n); err != nil {
-			return false, err
+	created := 0
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Omit("Credential").Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&tasks, 100).Error; err != nil {
+			return fmt.Errorf("create rotation tasks: %w", err)
 		}
+		ids := make([]uint, 0, len(rows))
+		for _, c := range rows {
+			ids = append(ids, c.ID)
+		}
+		var mine []RotationTask
+		if err := tx.Where("credential_id IN ? AND created_at = ? AND state = ?", ids, now, TaskDue).Order("team_id, due_at, id").
+			Find(&mine).Error; err != nil {
+			return fmt.Errorf("read new rotation tasks: %w", err)
+		}
+		created = len(mine)
+		var team []map[string]any
+		for i, t := range mine {
+			c := byID[t.CredentialID]
+			item := map[string]any{"task_id": t.ID, "credential_id": c.ID, "credential": c.Name, "due_at": t.DueAt,
+				"overdue_after": t.GraceUntil, "owner_id": c.OwnerID}
+			team = append(team, item)
+			if c.RotationWebhookURL != "" {
+				hook := map[string]any{"callback": fmt.Sprintf("/api/v1/rotations/%d/complete", t.ID)}
+				for k, v := range item {
+					hook[k] = v
+				}
+				if err := s.enqueueForCredential(tx, c.ID, Notification{Event: EventRotationDue, TeamID: t.TeamID, Payload: hook,
+					Subject: fmt.Sprintf("Rotation due: %s", c.Name)}); err != nil {
+					return err
+				}
+			}
+			if i == len(mine)-1 || mine[i+1].TeamID != t.TeamID {
+				if err := s.announceDueRotations(tx, t.TeamID, team); err != nil {
+					return err
+				}
+				team = nil
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
+// announceDueRotations writes the audit event and the digest notification
+// of a team's newly due rotations.
+func (s *Store) announceDueRotations(tx *gorm.DB, teamID uint, items []map[string]any) error {
+	if err := s.appendAudit(tx, SystemActor("rotation due check"), AuditEntry{Action: "rotation.due", ObjectType: "team",
+		ObjectID: fmt.Sprint(teamID), After: map[string]any{"tasks": items}}); err != nil {
+		return err
 	}
-	return true, nil
+	subject := fmt.Sprintf("Rotation due: %s", items[0]["credential"])
+	if len(items) > 1 {
+		subject = fmt.Sprintf("%d rotations due, starting with %s", len(items), items[0]["credential"])
+	}
+	return s.enqueue(tx, Notification{Event: EventRotationDue, TeamID: teamID, Subject: subject,
+		Payload: map[string]any{"count": len(items), "tasks": items}})
 }
 
 // markOverdueRotations moves due tasks past their grace period to overdue
@@ -184,39 +211,20 @@ func (s *Store) markOverdueRotations(ctx context.Context, now time.Time) (int, e
 		}
 		moved := 0
 		err := s.tx(ctx, func(tx *gorm.DB) error {
-			governance := map[uint]string{}
+			byTeam := map[uint][]RotationTask{}
+			var teams []uint
 			for _, t := range tasks {
-				to, ok := governance[t.TeamID]
-				if !ok {
-					var emails []string
-					if err := tx.Table("role_assignments").Joins("JOIN users ON users.id = role_assignments.user_id").
-						Where("role_assignments.team_id = ? AND role_assignments.role = ? AND users.active = ?", t.TeamID, RoleGovernance, true).
-						Order("users.email").Distinct().Pluck("users.email", &emails).Error; err != nil {
-						return fmt.Errorf("find governance people: %w", err)
-					}
-					to = strings.Join(emails, ", ")
-					governance[t.TeamID] = to
+				if _, ok := byTeam[t.TeamID]; !ok {
+					teams = append(teams, t.TeamID)
 				}
-				res := tx.Model(&RotationTask{}).Where("id = ? AND state = ?", t.ID, TaskDue).
-					Updates(map[string]any{"state": TaskOverdue, "overdue_at": now, "escalated_to": to})
-				if res.Error != nil {
-					return fmt.Errorf("mark rotation overdue: %w", res.Error)
-				}
-				if res.RowsAffected == 0 {
-					continue
-				}
-				moved++
-				payload := map[string]any{"task_id": t.ID, "credential_id": t.CredentialID, "credential": t.Credential.Name,
-					"due_at": t.DueAt, "escalated_to": to}
-				if err := s.appendAudit(tx, SystemActor("rotation due check"), AuditEntry{Action: "rotation.overdue",
-					ObjectType: "rotation_task", ObjectID: fmt.Sprint(t.ID), After: payload}); err != nil {
+				byTeam[t.TeamID] = append(byTeam[t.TeamID], t)
+			}
+			for _, teamID := range teams {
+				n, err := s.escalateRotations(tx, teamID, byTeam[teamID], now)
+				if err != nil {
 					return err
 				}
-				if err := s.enqueue(tx, Notification{Event: EventRotationOverdue, TeamID: t.TeamID, Payload: payload,
-					Subject: fmt.Sprintf("Rotation overdue: %s (due %s UTC), escalated to governance", t.Credential.Name,
-						t.DueAt.Format("2006-01-02 15:04"))}); err != nil {
-					return err
-				}
+				moved += n
 			}
 			return nil
 		})
@@ -224,10 +232,56 @@ func (s *Store) markOverdueRotations(ctx context.Context, now time.Time) (int, e
 			return total, err
 		}
 		total += moved
-		if len(tasks) < rotationBatch || moved == 0 {
+		if len(tasks) < rotationBatch || moved == 0 || total >= maxDuePerTick {
 			return total, nil
 		}
 	}
+}
+
+// escalateRotations marks a team's due tasks overdue, escalated to the
+// team's governance people, with one audit event and one notification.
+func (s *Store) escalateRotations(tx *gorm.DB, teamID uint, tasks []RotationTask, now time.Time) (int, error) {
+	var emails []string
+	if err := tx.Table("role_assignments").Joins("JOIN users ON users.id = role_assignments.user_id").
+		Where("role_assignments.team_id = ? AND role_assignments.role = ? AND users.active = ?", teamID, RoleGovernance, true).
+		Order("users.email").Distinct().Pluck("users.email", &emails).Error; err != nil {
+		return 0, fmt.Errorf("find governance people: %w", err)
+	}
+	to := strings.Join(emails, ", ")
+	ids := make([]uint, len(tasks))
+	names := make(map[uint]string, len(tasks))
+	for i, t := range tasks {
+		ids[i], names[t.ID] = t.ID, t.Credential.Name
+	}
+	res := tx.Model(&RotationTask{}).Where("id IN ? AND state = ?", ids, TaskDue).
+		Updates(map[string]any{"state": TaskOverdue, "overdue_at": now, "escalated_to": to})
+	if res.Error != nil {
+		return 0, fmt.Errorf("mark rotations overdue: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return 0, nil
+	}
+	var moved []RotationTask
+	if err := tx.Where("id IN ? AND state = ? AND overdue_at = ?", ids, TaskOverdue, now).Order("due_at, id").Find(&moved).Error; err != nil {
+		return 0, fmt.Errorf("read overdue rotations: %w", err)
+	}
+	items := make([]map[string]any, 0, len(moved))
+	for _, t := range moved {
+		items = append(items, map[string]any{"task_id": t.ID, "credential_id": t.CredentialID, "credential": names[t.ID], "due_at": t.DueAt})
+	}
+	if len(items) == 0 {
+		return 0, nil
+	}
+	if err := s.appendAudit(tx, SystemActor("rotation due check"), AuditEntry{Action: "rotation.overdue", ObjectType: "team",
+		ObjectID: fmt.Sprint(teamID), After: map[string]any{"escalated_to": to, "tasks": items}}); err != nil {
+		return 0, err
+	}
+	subject := fmt.Sprintf("Rotation overdue: %s, escalated to governance", items[0]["credential"])
+	if len(items) > 1 {
+		subject = fmt.Sprintf("%d rotations overdue, starting with %s; escalated to governance", len(items), items[0]["credential"])
+	}
+	return len(items), s.enqueue(tx, Notification{Event: EventRotationOverdue, TeamID: teamID, Subject: subject,
+		Payload: map[string]any{"count": len(items), "escalated_to": to, "tasks": items}})
 }
 
 // Rotation events in the outbox.

@@ -19,6 +19,7 @@ type HistorySummary struct {
 	Reviews   int
 	Decisions int
 	Snapshots int
+	Rotations int
 	Skipped   bool
 }
 
@@ -92,7 +93,10 @@ func (s *Store) SeedHistory(ctx context.Context, days int, seed uint64) (History
 		return sum, err
 	}
 	sum.Reviews += len(reqs)
-	// rotation history: wired at merge (SeedRotationHistory)
+	// Completed rotations (some late) for the rotation compliance report.
+	if sum.Rotations, err = s.SeedRotationHistory(ctx, now, days); err != nil {
+		return sum, err
+	}
 	rows, err := s.historySnapshots(ctx, rng, from, today, now)
 	if err != nil {
 		return sum, err

@@ -56,6 +56,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxReaders bounds the SQLite reader pool (default 4).
 	MaxReaders int
+	// MaxConns bounds the PostgreSQL pool of this replica (default 20), so
+	// that a burst of requests queues for a connection instead of
+	// exhausting the server's max_connections.
+	MaxConns int
 	// Argon2 sets the cost of new password hashes (zero: the default).
 	// Tests lower it; production keeps the default.
 	Argon2 Argon2Params
@@ -118,6 +122,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("database is not reachable (PostgreSQL): %w", err)
 		}
 		s.read = s.write
+		if opts.MaxConns <= 0 {
+			opts.MaxConns = 20
+		}
+		pool, _ := s.write.DB()
+		pool.SetMaxOpenConns(opts.MaxConns)
+		pool.SetMaxIdleConns(min(opts.MaxConns, 10))
 	} else {
 		s.dialect = DialectSQLite
 		if s.write, err = gorm.Open(sqlite.Open(SQLiteDSN(opts.DSN, false)), cfg); err != nil {

@@ -60,13 +60,16 @@ const csrfMessage = "This form could not be accepted because its security token 
 // page cannot set an Authorization header without a CORS preflight (which
 // Countersign never allows). The OAuth token endpoint and the rotation
 // webhook callback skip it too: they authenticate the caller from the
-// request itself (client secret, body signature) and never read a cookie.
+// request itself (client secret, body signature) and never read a cookie,
+// and so does the MCP gateway, which takes bearer tokens only (a request
+// without one is a 401, never a session's).
 func (s *Server) csrf() echo.MiddlewareFunc {
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
 		Skipper: func(c echo.Context) bool {
 			path := c.Request().URL.Path
 			return strings.HasPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ") ||
-				strings.HasPrefix(path, "/static/") || path == "/oauth/token" || isRotationCallback(path)
+				strings.HasPrefix(path, "/static/") || path == "/oauth/token" || isRotationCallback(path) ||
+				strings.HasPrefix(path, "/mcp/")
 		},
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     "cs_csrf",

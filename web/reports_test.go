@@ -87,11 +87,14 @@ func TestFrameworkAndReviewReports(t *testing.T) {
 	}
 	manager := f.session(f.users["manager"])
 	doc := parse(t, f.do(http.MethodGet, "/reports/frameworks", manager, nil))
-	if doc.Find(`[data-testid=framework]`).Length() != 4 {
+	if doc.Find(`[data-testid=framework]`).Length() != 5 {
 		t.Errorf("framework sections = %d", doc.Find(`[data-testid=framework]`).Length())
 	}
 	if st := strings.TrimSpace(doc.Find(`tr[data-control="NHI7"] .badge`).First().Text()); st != "attention" {
 		t.Errorf("NHI7 status = %q, want attention (a static key on a prod write server)", st)
+	}
+	if st := strings.TrimSpace(doc.Find(`tr[data-control="MAESTRO-L4"] .badge`).First().Text()); st != "attention" {
+		t.Errorf("MAESTRO-L4 status = %q, want attention (the same finding, by layer)", st)
 	}
 	rec := f.do(http.MethodGet, "/reports/reviews?days=90", manager, nil)
 	doc = parse(t, rec)

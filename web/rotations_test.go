@@ -245,3 +245,30 @@ func TestRotationWebhookIsSetFromTheCredentialPage(t *testing.T) {
 		t.Fatalf("webhook not saved: %q", got.RotationWebhookURL)
 	}
 }
+
+func TestRotationComplianceReportPage(t *testing.T) {
+	f := newFixture(t)
+	_, task := dueRotation(t, f, "stripe prod")
+	if _, err := f.store.CompleteRotation(context.Background(), models.Actor{UserID: f.users["governance"].ID, Label: "gov"}, task.ID,
+		models.RotationByConfirm, models.RotationCompletion{Note: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	dueRotation(t, f, "dev key") // due now, still open: missed in the period
+	manager := f.session(f.users["manager"])
+	doc := parse(t, f.do(http.MethodGet, "/reports/rotations?days=30", manager, nil))
+	if share := strings.TrimSpace(doc.Find(`[data-testid="on-time-share"]`).Text()); share != "50%" {
+		t.Fatalf("on-time share %q, want 50%% (1 on time of 2 due)", share)
+	}
+	row := doc.Find(`[data-testid="rotation-compliance-row"]`)
+	if row.Length() != 1 || !strings.Contains(row.Text(), "Payments") {
+		t.Fatalf("rows: %s", doc.Find(`[data-testid="rotation-compliance"]`).Text())
+	}
+	csv := f.do(http.MethodGet, "/reports/rotations?days=30&format=csv", manager, nil)
+	lines := strings.Split(strings.TrimSpace(csv.Body.String()), "\n")
+	if csv.Code != http.StatusOK || len(lines) != 3 || !strings.HasPrefix(lines[1], "Payments,prod,1,0,1,0.500,0") {
+		t.Fatalf("CSV %d:\n%s", csv.Code, csv.Body.String())
+	}
+	if rec := f.do(http.MethodGet, "/reports/rotations", f.session(f.users["governance"]), nil); rec.Code != http.StatusForbidden {
+		t.Errorf("governance: %d, want 403", rec.Code)
+	}
+}

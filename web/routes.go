@@ -47,6 +47,7 @@ type handlerSet struct {
 	access   *handlers.Access
 	reviews  *handlers.ReviewAPI
 	rots     *handlers.Rotations
+	gateway  *handlers.Gateway
 	jobs     *handlers.Jobs
 	queue    *handlers.Reviews
 	grants   *handlers.Grants
@@ -191,6 +192,13 @@ func routeTable(h handlerSet) []route {
 		{post, "/access/v1/evaluations", evaluate, h.access.EvaluateBatch, ""},
 		{get, "/api/v1/reviews/:id", evaluate, h.access.Review, ""},
 		{post, "/api/v1/tasks/:task_id/complete", evaluate, h.access.CompleteTask, ""},
+		// The MCP gateway: a Streamable HTTP proxy per registered server,
+		// for API clients' bearer tokens, and its OAuth metadata.
+		{post, "/mcp/:slug", evaluate, h.gateway.Serve, ""},
+		{get, "/mcp/:slug", evaluate, h.gateway.Serve, ""},
+		{del, "/mcp/:slug", evaluate, h.gateway.Serve, ""},
+		{get, "/.well-known/oauth-protected-resource/mcp/:slug", authz.Public, h.gateway.ResourceMetadata, ""},
+		{get, "/.well-known/oauth-authorization-server", authz.Public, h.gateway.AuthorizationServer, ""},
 		{post, "/api/v1/reviews/:id/approve", decide, h.reviews.Approve, ""},
 		{post, "/api/v1/reviews/:id/deny", decide, h.reviews.Deny, ""},
 
@@ -218,6 +226,7 @@ func routeTable(h handlerSet) []route {
 		{get, "/reports", repRead, h.rviews.Dashboard, "Reports"},
 		{get, "/reports/frameworks", repRead, h.rviews.Frameworks, ""},
 		{get, "/reports/reviews", repRead, h.rviews.Reviews, ""},
+		{get, "/reports/rotations", repRead, h.rviews.Rotations, ""},
 		{get, "/reports/evidence-pack", repExport, h.rviews.EvidencePage, ""},
 		{get, "/reports/evidence", repExport, h.rviews.Evidence, ""},
 

@@ -104,14 +104,19 @@ var routeAccess = map[string][]string{
 	// Runtime decisions. "client": an API client's bearer token, never a
 	// person's session (every role is refused with 401, like a signed-out
 	// caller).
-	"POST /oauth/token":                      {"public"},
-	"GET /.well-known/authzen-configuration": {"public"},
-	"POST /access/v1/evaluation":             {"client"},
-	"POST /access/v1/evaluations":            {"client"},
-	"GET /api/v1/reviews/:id":                {"client"},
-	"POST /api/v1/tasks/:task_id/complete":   {"client"},
-	"POST /api/v1/reviews/:id/approve":       {"approver"},
-	"POST /api/v1/reviews/:id/deny":          {"approver"},
+	"POST /oauth/token":                                   {"public"},
+	"GET /.well-known/authzen-configuration":              {"public"},
+	"POST /access/v1/evaluation":                          {"client"},
+	"POST /access/v1/evaluations":                         {"client"},
+	"GET /api/v1/reviews/:id":                             {"client"},
+	"POST /api/v1/tasks/:task_id/complete":                {"client"},
+	"POST /mcp/:slug":                                     {"client"},
+	"GET /mcp/:slug":                                      {"client"},
+	"DELETE /mcp/:slug":                                   {"client"},
+	"GET /.well-known/oauth-protected-resource/mcp/:slug": {"public"},
+	"GET /.well-known/oauth-authorization-server":         {"public"},
+	"POST /api/v1/reviews/:id/approve":                    {"approver"},
+	"POST /api/v1/reviews/:id/deny":                       {"approver"},
 
 	// Runtime review pages: the queue is read by approvers, admins,
 	// managers and auditors; only approvers decide; grants are revoked by
@@ -149,6 +154,7 @@ var routeAccess = map[string][]string{
 	"GET /reports":               {"admin", "manager", "auditor"},
 	"GET /reports/frameworks":    {"admin", "manager", "auditor"},
 	"GET /reports/reviews":       {"admin", "manager", "auditor"},
+	"GET /reports/rotations":     {"admin", "manager", "auditor"},
 	"GET /reports/evidence-pack": {"manager", "auditor"},
 	"GET /reports/evidence":      {"manager", "auditor"},
 
@@ -285,7 +291,7 @@ func checkDeclaration(t *testing.T, key string, p authz.Permission, want []strin
 
 // concretePath fills a route pattern with ids of existing objects.
 func (f *fixture) concretePath(pattern string) string {
-	r := strings.NewReplacer(":rid", "999999", ":id", fmt.Sprint(f.idFor(pattern)), ":name", "exceptions-expire", "*", "css/app.css")
+	r := strings.NewReplacer(":rid", "999999", ":id", fmt.Sprint(f.idFor(pattern)), ":name", "exceptions-expire", ":slug", "billing-prod", "*", "css/app.css")
 	return r.Replace(pattern)
 }
 

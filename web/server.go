@@ -18,6 +18,7 @@ import (
 	"github.com/countersign/countersign/views"
 	"github.com/countersign/countersign/web/auth"
 	"github.com/countersign/countersign/web/authz"
+	"github.com/countersign/countersign/web/gateway"
 	"github.com/countersign/countersign/web/scheduler"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -55,6 +56,8 @@ type Server struct {
 	base   *handlers.Base
 	routes []route
 	sched  *scheduler.Scheduler
+	// gateway is the MCP proxy (web/gateway).
+	gateway *gateway.Gateway
 	// navBadges are the navigation entries (by path) that show a count.
 	navBadges map[string]navBadge
 }
@@ -83,7 +86,8 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	s := &Server{cfg: cfg, echo: echo.New(), store: store, authz: az, log: log,
 		base: &handlers.Base{Assets: assets, Authz: az, Desktop: cfg.Desktop, Version: cfg.Version, Log: log,
 			Findings: refresher},
-		sched: scheduler.New(store, log, scheduler.Options{Now: cfg.Now})}
+		sched:   scheduler.New(store, log, scheduler.Options{Now: cfg.Now}),
+		gateway: gateway.New(store, gateway.Options{Logger: log, Version: cfg.Version})}
 	for _, j := range jobs(store) {
 		if err := s.sched.Add(j); err != nil {
 			return nil, err
@@ -119,6 +123,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		access:   &handlers.Access{Store: store},
 		reviews:  &handlers.ReviewAPI{Store: store},
 		rots:     &handlers.Rotations{Base: s.base, Store: store},
+		gateway:  &handlers.Gateway{Proxy: s.gateway},
 		jobs:     &handlers.Jobs{Base: s.base, Store: store, Runner: s.sched},
 		queue:    &handlers.Reviews{Base: s.base, Store: store},
 		grants:   &handlers.Grants{Base: s.base, Store: store},
@@ -308,6 +313,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
+	s.gateway.Close()
 	s.log.Info("shutting down: waiting for running jobs")
 	if err := s.sched.Stop(shutdownCtx); err != nil {
 		return err

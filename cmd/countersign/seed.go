@@ -71,8 +71,8 @@ func cmdSeed(ctx context.Context, args []string, env envSource, stdout, stderr i
 		fmt.Fprintln(stdout, "demo history is already present; nothing changed")
 		return nil
 	}
-	fmt.Fprintf(stdout, "back-filled %d days: %d review requests, %d decisions, %d compliance snapshots (past inventory figures are generated; review figures are computed)\n",
-		hist.Days, hist.Reviews, hist.Decisions, hist.Snapshots)
+	fmt.Fprintf(stdout, "back-filled %d days: %d review requests, %d decisions, %d rotations, %d compliance snapshots (past inventory figures are generated; review and rotation figures are computed)\n",
+		hist.Days, hist.Reviews, hist.Decisions, hist.Rotations, hist.Snapshots)
 	return nil
 }
 

@@ -1,0 +1,59 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/countersign/countersign/models"
+	"github.com/countersign/countersign/models/modeltest"
+	"github.com/countersign/countersign/web/gateway"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// BenchmarkToolsCall compares an allowed tools/call made directly to an
+// upstream MCP server with the same call through the gateway (bearer check,
+// decision recorded, forward on the gateway's upstream session), in one run
+// on loopback with go-sdk clients:
+//
+//	go test -run XXX -bench ToolsCall -benchtime 3s ./web/
+func BenchmarkToolsCall(b *testing.B) {
+	t := &testing.T{}
+	clock := modeltest.NewClock()
+	e := newRuntimeE2E(t, modeltest.OpenSQLite(b, clock), clock)
+	up := newUpstreamMCP(b)
+	prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
+	if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: "ops-prod", Name: "Ops",
+		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: up.srv.URL,
+		Status: models.ServerActive}); err != nil {
+		b.Fatal(err)
+	}
+	token := e.token()
+	params := &mcp.CallToolParams{Name: "read_status", Arguments: map[string]any{"service": "billing"}}
+	run := func(b *testing.B, cs *mcp.ClientSession) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			out, err := cs.CallTool(ctx, params)
+			if err != nil || out.IsError {
+				b.Fatal(err, out)
+			}
+		}
+	}
+	b.Run("direct", func(b *testing.B) {
+		client := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1"}, nil)
+		cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: up.srv.URL,
+			HTTPClient: &http.Client{}, DisableStandaloneSSE: true}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cs.Close()
+		run(b, cs)
+	})
+	b.Run("gateway", func(b *testing.B) {
+		cs := gatewayClient(b, e.http.URL, "ops-prod", token, nil)
+		run(b, cs)
+	})
+	_ = gateway.ResourcePath
+}
