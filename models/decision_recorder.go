@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -22,6 +23,9 @@ type decisionRecorder struct {
 	finished chan struct{}
 	stopped  sync.WaitGroup
 	close    sync.Once
+	// insert is the prepared INSERT, made once by the loop (the only user)
+	// and reused by every batch.
+	insert *sql.Stmt
 }
 
 type pendingRecord struct {
@@ -72,6 +76,11 @@ func (r *decisionRecorder) record(ctx context.Context, rec *DecisionRecord) erro
 func (r *decisionRecorder) loop() {
 	defer r.stopped.Done()
 	defer close(r.finished)
+	defer func() {
+		if r.insert != nil {
+			_ = r.insert.Close()
+		}
+	}()
 	batch := make([]*pendingRecord, 0, maxRecordBatch)
 	for {
 		select {
@@ -111,15 +120,19 @@ func (r *decisionRecorder) write(batch []*pendingRecord) error {
 	if postgres {
 		query = "INSERT INTO decisions (" + decisionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
 	}
+	if r.insert == nil {
+		prepared, err := db.PrepareContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("record decisions: %w", err)
+		}
+		r.insert = prepared
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record decisions: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	stmt, err := tx.PrepareContext(ctx, query)
-	if err != nil {
-		return fmt.Errorf("record decisions: %w", err)
-	}
+	stmt := tx.StmtContext(ctx, r.insert)
 	defer stmt.Close()
 	ids := make([]uint, len(batch))
 	for i, p := range batch {

@@ -35,40 +35,60 @@ func metaString(m mcp.Meta, key string) string {
 	return ""
 }
 
-// toolHandler decides every call of one tool and forwards the allowed ones.
+// evaluationOf is the decision request of a tools/call.
+func evaluationOf(req *request, srv models.Server, tool string, args json.RawMessage, meta mcp.Meta) models.EvaluationRequest {
+	in := models.EvaluationRequest{Subject: metaString(meta, MetaAgent), SubjectType: "agent",
+		OnBehalfOf: metaString(meta, MetaOnBehalfOf), Action: models.ActionToolsCall, Resource: srv.Slug + "/" + tool,
+		Arguments: args, TaskID: metaString(meta, MetaTaskID), Justification: metaString(meta, MetaJustification)}
+	if in.Subject == "" {
+		in.Subject = req.client.ClientID
+	}
+	if len(in.Arguments) == 0 || string(in.Arguments) == "null" {
+		in.Arguments = json.RawMessage(`{}`)
+	}
+	return in
+}
+
+// refusal turns an evaluation error into the JSON-RPC error of the call:
+// a malformed request is invalid params; anything else is a deny (fail
+// closed).
+func refusal(err error) *jsonrpc.Error {
+	if err == nil {
+		return nil
+	}
+	if v, isValidation := models.AsValidation(err); isValidation {
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Countersign refused the call: " + v.Error()}
+	}
+	return &jsonrpc.Error{Code: CodeDenied, Message: "Countersign denied the call: " + err.Error()}
+}
+
+// denial is the JSON-RPC error of a denied call, naming the decision.
+func denial(srv models.Server, tool string, d models.Decision) *jsonrpc.Error {
+	data, _ := json.Marshal(map[string]any{"decision_id": d.ID, "reason": d.Reason, "rule": d.RuleName, "risk": d.Risk})
+	return &jsonrpc.Error{Code: CodeDenied, Data: data,
+		Message: fmt.Sprintf("Countersign denied %s/%s: %s (decision %d).", srv.Slug, tool, d.Reason, d.ID)}
+}
+
+// toolHandler decides every call of one tool that reaches the SDK's server
+// (the fast path in passthrough.go takes most) and forwards the allowed
+// ones.
 func (g *Gateway) toolHandler(srv models.Server, tool string) mcp.ToolHandler {
 	return func(ctx context.Context, call *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		req, ok := ctx.Value(requestKey{}).(*request)
 		if !ok {
 			return nil, &jsonrpc.Error{Code: CodeDenied, Message: "Countersign could not identify the caller: denied (fail closed)."}
 		}
-		meta := call.Params.Meta
-		in := models.EvaluationRequest{Subject: metaString(meta, MetaAgent), SubjectType: "agent",
-			OnBehalfOf: metaString(meta, MetaOnBehalfOf), Action: models.ActionToolsCall, Resource: srv.Slug + "/" + tool,
-			Arguments: call.Params.Arguments, TaskID: metaString(meta, MetaTaskID), Justification: metaString(meta, MetaJustification)}
-		if in.Subject == "" {
-			in.Subject = req.client.ClientID
-		}
-		if len(in.Arguments) == 0 || string(in.Arguments) == "null" {
-			in.Arguments = json.RawMessage(`{}`)
-		}
-		d, err := g.store.Evaluate(ctx, req.client, in)
-		if v, isValidation := models.AsValidation(err); isValidation {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Countersign refused the call: " + v.Error()}
-		}
-		if err != nil {
-			// A server of another team, or anything unexpected: fail closed.
-			return nil, &jsonrpc.Error{Code: CodeDenied, Message: "Countersign denied the call: " + err.Error()}
+		d, err := g.store.Evaluate(ctx, req.client, evaluationOf(req, srv, tool, call.Params.Arguments, call.Params.Meta))
+		if rpc := refusal(err); rpc != nil {
+			return nil, rpc
 		}
 		switch d.Outcome {
 		case models.OutcomeAllow:
 			return g.forward(ctx, srv, tool, call)
 		case models.OutcomeReviewRequired:
-			return reviewAnswer(call, req, d)
+			return reviewAnswer(declaresURLElicitation(call), req, d)
 		default:
-			data, _ := json.Marshal(map[string]any{"decision_id": d.ID, "reason": d.Reason, "rule": d.RuleName, "risk": d.Risk})
-			return nil, &jsonrpc.Error{Code: CodeDenied, Data: data,
-				Message: fmt.Sprintf("Countersign denied %s/%s: %s (decision %d).", srv.Slug, tool, d.Reason, d.ID)}
+			return nil, denial(srv, tool, d)
 		}
 	}
 }
@@ -76,13 +96,13 @@ func (g *Gateway) toolHandler(srv models.Server, tool string) mcp.ToolHandler {
 // reviewAnswer tells the client that the call waits for a countersignature:
 // a URL elicitation (-32042) when the client declared URL elicitation,
 // otherwise a tool error whose structured content names the review.
-func reviewAnswer(call *mcp.CallToolRequest, req *request, d models.Decision) (*mcp.CallToolResult, error) {
+func reviewAnswer(urlElicit bool, req *request, d models.Decision) (*mcp.CallToolResult, error) {
 	r := d.Review
 	url := req.base + "/reviews/" + r.PublicID
 	text := fmt.Sprintf("This call needs a countersignature: %s. Review %s waits for %d approval(s) at %s until %s. "+
 		"Retry the same call with the same arguments once it is approved.", d.Reason, r.PublicID, r.ApprovalsNeeded, url,
 		r.Deadline.UTC().Format(time.RFC3339))
-	if declaresURLElicitation(call) {
+	if urlElicit {
 		return nil, mcp.URLElicitationRequiredError([]*mcp.ElicitParams{{Mode: "url", URL: url, ElicitationID: r.PublicID,
 			Message: text}})
 	}
@@ -135,8 +155,7 @@ func (g *Gateway) upstream(ctx context.Context, srv models.Server) (*mcp.ClientS
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "countersign-gateway", Version: g.opts.Version}, nil)
 	transport := &mcp.StreamableClientTransport{Endpoint: srv.Endpoint, DisableStandaloneSSE: true, MaxRetries: -1,
-		HTTPClient: &http.Client{Timeout: 60 * time.Second,
-			Transport: credentialTransport{token: g.opts.Getenv(CredentialEnv(srv.Slug)), base: g.opts.Transport}}}
+		HTTPClient: g.upstreamHTTP(srv)}
 	connectCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	cs, err := client.Connect(connectCtx, transport, nil)
@@ -163,13 +182,20 @@ func (g *Gateway) dropUpstream(serverID uint, cs *mcp.ClientSession) {
 	_ = cs.Close()
 }
 
-// Close ends every upstream session.
+// Close ends every upstream session and relay.
 func (g *Gateway) Close() {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	var sids []string
 	for id, cs := range g.upstreams {
 		_ = cs.Close()
 		delete(g.upstreams, id)
+	}
+	for sid := range g.sessions {
+		sids = append(sids, sid)
+	}
+	g.mu.Unlock()
+	for _, sid := range sids {
+		g.endSession(sid)
 	}
 }
 

@@ -49,6 +49,7 @@ type Gateway struct {
 	handlers  map[string]*mcp.StreamableHTTPHandler // by server slug
 	servers   map[serverKey]*builtServer            // by slug and API client
 	upstreams map[uint]*mcp.ClientSession           // by server id
+	sessions  map[string]*sessionInfo               // client sessions, by Mcp-Session-Id
 }
 
 type serverKey struct {
@@ -80,7 +81,7 @@ func New(store *models.Store, opts Options) *Gateway {
 		opts.Transport = http.DefaultTransport
 	}
 	return &Gateway{store: store, opts: opts, handlers: map[string]*mcp.StreamableHTTPHandler{},
-		servers: map[serverKey]*builtServer{}, upstreams: map[uint]*mcp.ClientSession{}}
+		servers: map[serverKey]*builtServer{}, upstreams: map[uint]*mcp.ClientSession{}, sessions: map[string]*sessionInfo{}}
 }
 
 // CredentialEnv is the environment variable holding the upstream bearer
@@ -138,7 +139,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, call Call) {
 	}
 	req := &request{client: call.Client, server: srv, base: call.Base}
 	r = r.WithContext(context.WithValue(ctx, requestKey{}, req))
-	if r.Method == http.MethodPost && r.Header.Get("Mcp-Session-Id") == "" {
+	sid := r.Header.Get("Mcp-Session-Id")
+	if r.Method == http.MethodPost && sid != "" && g.fastCall(w, r, req) {
+		return
+	}
+	if r.Method == http.MethodDelete && sid != "" {
+		defer g.endSession(sid)
+	}
+	if r.Method == http.MethodPost && sid == "" {
+		w, r = g.watchInitialize(w, r, req)
 		// A new session: build (or reuse) the client's view of the server
 		// first, so that an unreachable upstream is a clear 502.
 		if _, err := g.serverFor(r.Context(), req); err != nil {
