@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/countersign/countersign/models"
@@ -29,8 +30,12 @@ type sessionInfo struct {
 	urlElicit   bool
 	relayMu     sync.Mutex
 	relay       *mcp.ClientSession
-	lastRequest time.Time
+	lastRequest atomic.Int64 // unix nanoseconds of the last call
 }
+
+// sessionIdle is how long a client session may stay silent before the
+// gateway forgets it and closes its relay (clients rarely send DELETE).
+const sessionIdle = 30 * time.Minute
 
 // rpcMessage is the part of a JSON-RPC message the fast path reads.
 type rpcMessage struct {
@@ -114,7 +119,9 @@ func (g *Gateway) watchInitialize(w http.ResponseWriter, r *http.Request, req *r
 	var p initializeParams
 	_ = json.Unmarshal(msg.Params, &p)
 	info := &sessionInfo{clientID: req.client.ID, slug: req.server.Slug,
-		urlElicit: p.Capabilities.Elicitation != nil && p.Capabilities.Elicitation.URL != nil, lastRequest: time.Now()}
+		urlElicit: p.Capabilities.Elicitation != nil && p.Capabilities.Elicitation.URL != nil}
+	info.lastRequest.Store(time.Now().UnixNano())
+	g.forgetIdleSessions()
 	return &sessionRecorder{ResponseWriter: w, onHeader: func(h http.Header) {
 		if id := h.Get("Mcp-Session-Id"); id != "" {
 			g.mu.Lock()
@@ -134,6 +141,7 @@ func (g *Gateway) fastCall(w http.ResponseWriter, r *http.Request, req *request)
 	if !ok || info.clientID != req.client.ID || info.slug != req.server.Slug {
 		return false // unknown here: the SDK validates the session
 	}
+	info.lastRequest.Store(time.Now().UnixNano())
 	body, err := readBody(r)
 	if err != nil {
 		return false
@@ -258,6 +266,22 @@ func (g *Gateway) relaySession(ctx context.Context, srv models.Server, info *ses
 	}
 	info.relay = cs
 	return cs, nil
+}
+
+// forgetIdleSessions ends the sessions silent for longer than sessionIdle.
+func (g *Gateway) forgetIdleSessions() {
+	cutoff := time.Now().Add(-sessionIdle).UnixNano()
+	var idle []string
+	g.mu.Lock()
+	for sid, info := range g.sessions {
+		if info.lastRequest.Load() < cutoff {
+			idle = append(idle, sid)
+		}
+	}
+	g.mu.Unlock()
+	for _, sid := range idle {
+		g.endSession(sid)
+	}
 }
 
 // endSession forgets a client session and closes its relay.
