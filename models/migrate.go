@@ -24,6 +24,7 @@ func migrations() []*gormigrate.Migration {
 		migration0010CredentialIndexes(),
 		migration0011Rotation(),
 		migration0012Snapshots(),
+		migration0013DecisionIndexes(),
 	}
 }
 
