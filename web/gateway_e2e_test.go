@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,6 +25,7 @@ import (
 type upstreamMCP struct {
 	srv     *httptest.Server
 	deletes atomic.Int64
+	reads   atomic.Int64
 	mu      sync.Mutex
 	auth    map[string]bool
 }
@@ -42,6 +44,7 @@ func newUpstreamMCP(t testing.TB) *upstreamMCP {
 	mcp.AddTool(s, &mcp.Tool{Name: "read_status", Description: "Read a service's status.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: &no}},
 		func(ctx context.Context, req *mcp.CallToolRequest, in statusIn) (*mcp.CallToolResult, any, error) {
+			u.reads.Add(1)
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: in.Service + " is healthy"}}}, nil, nil
 		})
 	mcp.AddTool(s, &mcp.Tool{Name: "delete_records", Description: "Delete every record of a table.",
@@ -310,5 +313,53 @@ func TestGatewayRefusals(t *testing.T) {
 	}
 	if status, msg := post("billing-prod"); status != http.StatusForbidden || !strings.Contains(msg, "retired") {
 		t.Errorf("retired server: %d %q", status, msg)
+	}
+}
+
+// A session id is bound to the API client that opened it: another client
+// of the same team cannot call tools on it, through the fast path or the
+// SDK's.
+func TestGatewaySessionBelongsToItsClient(t *testing.T) {
+	clock := modeltest.NewClock()
+	e := newRuntimeE2E(t, modeltest.OpenSQLite(t, clock), clock)
+	up := newUpstreamMCP(t)
+	prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
+	if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: "ops-prod", Name: "Ops",
+		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: up.srv.URL,
+		Status: models.ServerActive}); err != nil {
+		t.Fatal(err)
+	}
+	owner := gatewayClient(t, e.http.URL, "ops-prod", e.token(), nil)
+	if _, err := owner.CallTool(context.Background(), &mcp.CallToolParams{Name: "read_status", Arguments: map[string]any{"service": "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	other, secret, err := e.store.CreateAPIClient(context.Background(), modeltest.Admin, models.APIClientInput{Name: "other agent",
+		TeamID: e.team.ID, Scopes: []string{models.ScopeEvaluate}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, _, err := e.store.IssueAPIToken(context.Background(), other.ClientID, secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := up.reads.Load()
+	call := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_status","arguments":{"service":"b"}}}`
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/mcp/ops-prod", strings.NewReader(call))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Session-Id", owner.ID())
+	req.Header.Set("Mcp-Protocol-Version", owner.InitializeResult().ProtocolVersion)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode == http.StatusOK || strings.Contains(string(body), "healthy") {
+		t.Fatalf("another client used the session: %d %s", res.StatusCode, body)
+	}
+	if up.reads.Load() != before {
+		t.Fatal("the upstream ran the other client's call")
 	}
 }
