@@ -243,6 +243,34 @@ func TestDashboardHandComputed(t *testing.T) {
 	})
 }
 
+// TestDashboardDecisionTimesInWholeSeconds: decision times are rounded to
+// the nearest second before the median is taken (r1 of team A, the
+// median of its two decided requests, moved by 400 and 600 ms).
+func TestDashboardDecisionTimesInWholeSeconds(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, s *models.Store, clock *modeltest.Clock) {
+		ctx := context.Background()
+		fx := newDashFixture(t, s)
+		var r1 models.ReviewRequest
+		if err := s.RawForTest(ctx).Where("public_id = ?", "rv_dash0").First(&r1).Error; err != nil {
+			t.Fatal(err)
+		}
+		for extra, want := range map[time.Duration]time.Duration{400 * time.Millisecond: 10 * time.Minute,
+			600 * time.Millisecond: 10*time.Minute + time.Second, 59*time.Second + 700*time.Millisecond: 11 * time.Minute} {
+			at := r1.CreatedAt.Add(10*time.Minute + extra)
+			if err := s.RawForTest(ctx).Model(&models.ReviewRequest{}).Where("id = ?", r1.ID).Update("decided_at", at).Error; err != nil {
+				t.Fatal(err)
+			}
+			d, err := s.Dashboard(ctx, models.DashboardFilter{Scope: models.AllTeams, TeamID: fx.teamA.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Reviews.Median != want {
+				t.Errorf("decided %v after creation: median %v, want %v", 10*time.Minute+extra, d.Reviews.Median, want)
+			}
+		}
+	})
+}
+
 func TestComplianceSnapshotOncePerDayAndPruned(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, s *models.Store, clock *modeltest.Clock) {
 		ctx := context.Background()
