@@ -56,8 +56,8 @@ func (r ReviewFigures) WithinDeadlineShare() float64 { return share(r.WithinDead
 //     those past it — the credential list's overdue filter;
 //   - ServersWithoutOwner counts servers with no owner or a deactivated one
 //     (the CS-007 condition);
-//   - review figures follow the team filter but not the environment one, as
-//     the review lists they link to filter by team only.
+//   - review figures count the requests made in the team and environment
+//     (the environment the held call was made in).
 type Dashboard struct {
 	At                  time.Time
 	Credentials         int64
@@ -338,7 +338,6 @@ const noActiveOwner = `(servers.owner_id IS NULL OR servers.owner_id NOT IN (SEL
 // one that reads the decision times of the decided requests for the median
 // and p90.
 func (s *Store) dashboardReviews(ctx context.Context, f DashboardFilter, at time.Time, d *Dashboard) error {
-	f.EnvironmentID = 0 // see Dashboard
 	r := &d.Reviews
 	r.To = at
 	r.From = at.AddDate(0, 0, -f.Days)

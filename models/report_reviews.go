@@ -9,10 +9,11 @@ import (
 
 // ReviewAnalyticsFilter narrows the review analytics.
 type ReviewAnalyticsFilter struct {
-	Scope  TeamScope
-	TeamID uint
-	From   time.Time
-	To     time.Time
+	Scope         TeamScope
+	TeamID        uint
+	EnvironmentID uint
+	From          time.Time
+	To            time.Time
 }
 
 // DayCount is the review volume of one day (UTC).
@@ -78,6 +79,9 @@ func (s *Store) ReviewAnalytics(ctx context.Context, f ReviewAnalyticsFilter) (R
 		Where("review_requests.created_at >= ? AND review_requests.created_at < ?", a.From, a.To)
 	if f.TeamID != 0 {
 		q = q.Where("review_requests.team_id = ?", f.TeamID)
+	}
+	if f.EnvironmentID != 0 {
+		q = q.Where("review_requests.environment_id = ?", f.EnvironmentID)
 	}
 	var rows []struct {
 		ID        uint
