@@ -69,6 +69,7 @@ func (h *ReportViews) Reviews(c echo.Context) error {
 	}
 	days, from, to := reportRange(c, h.Store.Now())
 	team, _ := optionalID(c.QueryParam("team"))
+	env, _ := optionalID(c.QueryParam("environment"))
 	if c.QueryParam("format") != "" {
 		exportScope, err := h.Scope(c, ReportsExport)
 		if err != nil {
@@ -77,19 +78,20 @@ func (h *ReportViews) Reviews(c echo.Context) error {
 		if !exportScope.All && len(exportScope.IDs) == 0 {
 			return fmt.Errorf("%w: exporting reports needs the manager or auditor role", models.ErrForbidden)
 		}
-		return h.exportReviews(c, exportScope, team, from, to)
+		return h.exportReviews(c, exportScope, team, env, from, to)
 	}
-	a, err := h.Store.ReviewAnalytics(ctx, models.ReviewAnalyticsFilter{Scope: scope, TeamID: team, From: from, To: to})
+	a, err := h.Store.ReviewAnalytics(ctx, models.ReviewAnalyticsFilter{Scope: scope, TeamID: team, EnvironmentID: env, From: from, To: to})
 	if err != nil {
 		return err
 	}
-	teams, _, err := FilterOptions(c, h.Store, scope)
+	teams, envs, err := FilterOptions(c, h.Store, scope)
 	if err != nil {
 		return err
 	}
 	canExport, _ := h.canExport(c)
 	return Render(c, http.StatusOK, views.ReviewReport(views.ReviewReportProps{Layout: h.Layout(c, "Review analytics"),
-		A: a, Days: days, Team: c.QueryParam("team"), Teams: teams, CanExport: canExport}))
+		A: a, Days: days, Team: c.QueryParam("team"), Teams: teams, Environment: c.QueryParam("environment"), Environments: envs,
+		CanExport: canExport}))
 }
 
 // canExport reports whether the user may export reports in any team.
@@ -99,13 +101,13 @@ func (h *ReportViews) canExport(c echo.Context) (bool, error) {
 }
 
 // exportReviews streams the review requests of the period as CSV or JSON.
-func (h *ReportViews) exportReviews(c echo.Context, scope models.TeamScope, team uint, from, to time.Time) error {
+func (h *ReportViews) exportReviews(c echo.Context, scope models.TeamScope, team, env uint, from, to time.Time) error {
 	ctx := c.Request().Context()
 	f := models.ReviewFilter{Scope: scope, ListParams: ListParams(c)}
 	fetch := func(p models.ListParams) (models.Page[models.ReviewRow], error) {
 		g := f
 		g.ListParams = p
-		g.CreatedFrom, g.CreatedTo, g.TeamID = from, to, team
+		g.CreatedFrom, g.CreatedTo, g.TeamID, g.EnvironmentID = from, to, team, env
 		return h.Store.ReviewRequests(ctx, g)
 	}
 	cols := []string{"id", "status", "created_at", "decided_at", "deadline", "team", "server", "tool", "environment", "subject",

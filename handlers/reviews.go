@@ -43,14 +43,15 @@ func (h *Reviews) queueProps(c echo.Context, withChoices bool) (views.ReviewQueu
 		f.Status = models.ReviewStatus(status)
 	}
 	f.TeamID, _ = optionalID(c.QueryParam("team"))
+	f.EnvironmentID, _ = optionalID(c.QueryParam("environment"))
 	page, err := h.Store.ReviewRequests(c.Request().Context(), f)
 	if err != nil {
 		return views.ReviewQueueProps{}, err
 	}
 	p := views.ReviewQueueProps{Page: page, Pager: PagerFor(c, page), Now: h.Store.Now(),
-		Filter: views.ReviewFilterData{Search: f.Search, Status: status, Team: c.QueryParam("team")}}
+		Filter: views.ReviewFilterData{Search: f.Search, Status: status, Team: c.QueryParam("team"), Environment: c.QueryParam("environment")}}
 	if withChoices {
-		if p.Filter.Teams, _, err = FilterOptions(c, h.Store, scope); err != nil {
+		if p.Filter.Teams, p.Filter.Environments, err = FilterOptions(c, h.Store, scope); err != nil {
 			return p, err
 		}
 	}

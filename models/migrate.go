@@ -25,6 +25,7 @@ func migrations() []*gormigrate.Migration {
 		migration0011Rotation(),
 		migration0012Snapshots(),
 		migration0013DecisionIndexes(),
+		migration0014LinkIndex(),
 	}
 }
 

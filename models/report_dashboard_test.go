@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -198,7 +199,7 @@ func TestDashboardHandComputed(t *testing.T) {
 				[4]int64{1, 2, 1, 0}, 1, 4, 2, 1, 1, 10 * time.Minute, 2 * time.Hour}},
 			{"prod", models.DashboardFilter{Scope: models.AllTeams, EnvironmentID: fx.prod.ID}, want{2, 1, 1, 1, 2, 1, 1, 0,
 				map[models.KeyType]int64{models.KeyStaticAPIKey: 1, models.KeyShortLivedToken: 1},
-				[4]int64{0, 0, 0, 0}, 1, 6, 3, 2, 1, 30 * time.Minute, 2 * time.Hour}}, // reviews: team filter only
+				[4]int64{0, 0, 0, 0}, 1, 4, 2, 1, 1, 10 * time.Minute, 2 * time.Hour}}, // reviews r1-r5 (team A's, in prod)
 			{"scope B only", models.DashboardFilter{Scope: models.TeamScope{IDs: []uint{fx.teamB.ID}}}, want{2, 0, 0, 0, 2, 1, 1, 1,
 				map[models.KeyType]int64{models.KeyOAuthDelegated: 1, models.KeyShortLivedToken: 1},
 				[4]int64{0, 1, 0, 0}, 0, 2, 1, 1, 0, 30 * time.Minute, 30 * time.Minute}},
@@ -239,6 +240,34 @@ func TestDashboardHandComputed(t *testing.T) {
 		d, _ := s.Dashboard(ctx, models.DashboardFilter{Scope: models.AllTeams})
 		if fmt.Sprintf("%.3f %.3f %.3f", d.StaticShare(), d.RotationCompliance(), d.Reviews.WithinDeadlineShare()) != "0.667 0.600 0.667" {
 			t.Errorf("shares = %.3f %.3f %.3f", d.StaticShare(), d.RotationCompliance(), d.Reviews.WithinDeadlineShare())
+		}
+	})
+}
+
+// TestDashboardDecisionTimesInWholeSeconds: decision times are rounded to
+// the nearest second before the median is taken (r1 of team A, the
+// median of its two decided requests, moved by 400 and 600 ms).
+func TestDashboardDecisionTimesInWholeSeconds(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, s *models.Store, clock *modeltest.Clock) {
+		ctx := context.Background()
+		fx := newDashFixture(t, s)
+		var r1 models.ReviewRequest
+		if err := s.RawForTest(ctx).Where("public_id = ?", "rv_dash0").First(&r1).Error; err != nil {
+			t.Fatal(err)
+		}
+		for extra, want := range map[time.Duration]time.Duration{400 * time.Millisecond: 10 * time.Minute,
+			600 * time.Millisecond: 10*time.Minute + time.Second, 59*time.Second + 700*time.Millisecond: 11 * time.Minute} {
+			at := r1.CreatedAt.Add(10*time.Minute + extra)
+			if err := s.RawForTest(ctx).Model(&models.ReviewRequest{}).Where("id = ?", r1.ID).Update("decided_at", at).Error; err != nil {
+				t.Fatal(err)
+			}
+			d, err := s.Dashboard(ctx, models.DashboardFilter{Scope: models.AllTeams, TeamID: fx.teamA.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Reviews.Median != want {
+				t.Errorf("decided %v after creation: median %v, want %v", 10*time.Minute+extra, d.Reviews.Median, want)
+			}
 		}
 	})
 }
@@ -376,7 +405,7 @@ func TestDashboardCacheFollowsWritesAndTime(t *testing.T) {
 func TestListFiltersBehindTheDashboard(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, s *models.Store, clock *modeltest.Clock) {
 		ctx := context.Background()
-		newDashFixture(t, s)
+		fx := newDashFixture(t, s)
 		creds, err := s.Credentials(ctx, models.CredentialFilter{Scope: models.AllTeams, Status: models.CredentialActive, OnSensitive: true})
 		if err != nil {
 			t.Fatal(err)
@@ -408,6 +437,37 @@ func TestListFiltersBehindTheDashboard(t *testing.T) {
 		overdue, _ := s.Credentials(ctx, models.CredentialFilter{Scope: models.AllTeams, Overdue: true})
 		if overdue.Total != d.Overdue {
 			t.Errorf("overdue list %d, dashboard %d", overdue.Total, d.Overdue)
+		}
+		// Review lists by environment: prod holds r1-r5 (team A), dev r6, r7.
+		reviews := func(env uint, status models.ReviewStatus) []string {
+			page, err := s.ReviewRequests(ctx, models.ReviewFilter{Scope: models.AllTeams, EnvironmentID: env, Status: status})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range page.Items {
+				ids = append(ids, r.PublicID)
+			}
+			sort.Strings(ids)
+			return ids
+		}
+		if got := fmt.Sprint(reviews(fx.prod.ID, "")); got != "[rv_dash0 rv_dash1 rv_dash2 rv_dash3 rv_dash4]" {
+			t.Errorf("prod reviews = %s", got)
+		}
+		if got := fmt.Sprint(reviews(fx.dev.ID, models.ReviewPending)); got != "[rv_dash5]" {
+			t.Errorf("dev pending reviews = %s", got)
+		}
+		prod, _ := s.Dashboard(ctx, models.DashboardFilter{Scope: models.AllTeams, EnvironmentID: fx.prod.ID})
+		if got := reviews(fx.prod.ID, models.ReviewExpired); int64(len(got)) != prod.Reviews.Expired {
+			t.Errorf("expired prod reviews %v, dashboard %d", got, prod.Reviews.Expired)
+		}
+		a, err := s.ReviewAnalytics(ctx, models.ReviewAnalyticsFilter{Scope: models.AllTeams, EnvironmentID: fx.dev.ID,
+			From: modeltest.Epoch.AddDate(0, 0, -30), To: modeltest.Epoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Total != 2 || a.Decided != 1 || a.Median != 30*time.Minute {
+			t.Errorf("dev review analytics: total %d decided %d median %v, want 2 1 30m", a.Total, a.Decided, a.Median)
 		}
 	})
 }

@@ -85,6 +85,9 @@ func TestReviewAnalyticsHandComputed(t *testing.T) {
 		if a.TopRequesters[0] != (models.LabelCount{Label: "support-bot", Count: 3}) || a.TopRules[0].Label != "Refunds" {
 			t.Errorf("top requesters %v rules %v", a.TopRequesters, a.TopRules)
 		}
+		if fmt.Sprint(a.TopServers, a.TopTools) != "[{billing-prod 4 0}] [{billing-prod/refund_payment 4 0}]" {
+			t.Errorf("top servers %v tools %v", a.TopServers, a.TopTools)
+		}
 		if other, _ := s.ReviewAnalytics(ctx, models.ReviewAnalyticsFilter{Scope: models.TeamScope{IDs: []uint{team.ID + 1}},
 			From: t0, To: t0.Add(72 * time.Hour)}); other.Total != 0 {
 			t.Errorf("another team's scope sees %d requests", other.Total)

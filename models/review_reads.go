@@ -15,11 +15,13 @@ type ReviewFilter struct {
 	// ServerID and ToolID narrow to one server or tool (0: any).
 	ServerID uint
 	ToolID   uint
-	// TeamID narrows to one team; CreatedFrom/CreatedTo to requests made in
-	// [CreatedFrom, CreatedTo) when set (reports and their exports).
-	TeamID      uint
-	CreatedFrom time.Time
-	CreatedTo   time.Time
+	// TeamID and EnvironmentID narrow to one team and one environment (0:
+	// any); CreatedFrom/CreatedTo to requests made in [CreatedFrom,
+	// CreatedTo) when set (reports and their exports).
+	TeamID        uint
+	EnvironmentID uint
+	CreatedFrom   time.Time
+	CreatedTo     time.Time
 }
 
 // ReviewRow is a request in a list, with the names an approver reads.
@@ -49,6 +51,9 @@ func (s *Store) ReviewRequests(ctx context.Context, f ReviewFilter) (Page[Review
 	}
 	if f.TeamID != 0 {
 		q = q.Where("review_requests.team_id = ?", f.TeamID)
+	}
+	if f.EnvironmentID != 0 {
+		q = q.Where("review_requests.environment_id = ?", f.EnvironmentID)
 	}
 	if !f.CreatedFrom.IsZero() {
 		q = q.Where("review_requests.created_at >= ?", f.CreatedFrom)

@@ -99,7 +99,7 @@ func figure(t *testing.T, doc *goquery.Document, testid string) (value, href str
 func TestDashboardShowsFiguresLinkedToTheirLists(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	dashboardData(t, f)
+	dev := dashboardData(t, f)
 	// Two daily snapshots, so the trend charts have lines.
 	if _, err := f.store.TakeComplianceSnapshots(ctx); err != nil {
 		t.Fatal(err)
@@ -153,9 +153,9 @@ func TestDashboardShowsFiguresLinkedToTheirLists(t *testing.T) {
 		"fig-overdue":  {"overdue": {"1"}, "team": {team}, "environment": {prod}},
 		"fig-static":   {"status": {"active"}, "key_type": {"static_api_key"}, "sensitive": {"1"}, "team": {team}, "environment": {prod}},
 		"fig-no-owner": {"owner": {"none"}, "team": {team}, "environment": {prod}},
-		"fig-pending":  {"status": {"pending"}, "team": {team}},
-		"fig-expired":  {"status": {"expired"}, "team": {team}},
-		"fig-time":     {"days": {"90"}, "team": {team}},
+		"fig-pending":  {"status": {"pending"}, "team": {team}, "environment": {prod}},
+		"fig-expired":  {"status": {"expired"}, "team": {team}, "environment": {prod}},
+		"fig-time":     {"days": {"90"}, "team": {team}, "environment": {prod}},
 	}
 	for id, q := range links {
 		_, href := figure(t, doc, id)
@@ -170,6 +170,27 @@ func TestDashboardShowsFiguresLinkedToTheirLists(t *testing.T) {
 	}
 	if cur, _ := doc.Find(`.range-switch a[aria-current=page]`).Attr("href"); !strings.Contains(cur, "days=90") || !strings.Contains(cur, "team="+team) {
 		t.Errorf("range switch current = %q", cur)
+	}
+
+	// The review figures follow the environment filter, and so do the
+	// review list and the review report they link to.
+	_, pending := figure(t, doc, "fig-pending")
+	if n := parse(t, f.do(http.MethodGet, pending, manager, nil)).Find(`[data-testid=review-row]`).Length(); n != 1 {
+		t.Errorf("%s lists %d requests, want 1", pending, n)
+	}
+	devDoc := parse(t, f.do(http.MethodGet, "/reports?team="+team+"&environment="+itoa(dev.ID), manager, nil))
+	if got, href := figure(t, devDoc, "fig-pending"); got != "0" {
+		t.Errorf("dev pending = %q, want 0", got)
+	} else if n := parse(t, f.do(http.MethodGet, href, manager, nil)).Find(`[data-testid=review-row]`).Length(); n != 0 {
+		t.Errorf("%s lists %d requests, want 0", href, n)
+	}
+	if got, _ := figure(t, devDoc, "fig-time"); got != "—" {
+		t.Errorf("dev time to decision = %q, want — (nothing decided in dev)", got)
+	}
+	_, timeHref := figure(t, doc, "fig-time")
+	report := parse(t, f.do(http.MethodGet, timeHref, manager, nil))
+	if got, _ := report.Find(`select[name=environment] option[selected]`).Attr("value"); got != prod {
+		t.Errorf("review report from %s: environment filter %q, want %s", timeHref, got, prod)
 	}
 
 	// The lists behind the figures show the same numbers.
