@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -133,7 +134,9 @@ func TestConcurrentDecisionsAreAllRecorded(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				d, err := s.Evaluate(ctx, f.client, f.call("billing-prod/get_invoice", `{"invoice":"INV-1"}`))
+				in := f.call("billing-prod/get_invoice", `{"invoice":"INV-1"}`)
+				in.Subject = fmt.Sprintf("agent-%d", i) // each id must name its own caller's record
+				d, err := s.Evaluate(ctx, f.client, in)
 				if err != nil || d.Outcome != models.OutcomeAllow {
 					t.Errorf("call %d: %v %v", i, d.Outcome, err)
 				}
@@ -155,9 +158,16 @@ func TestConcurrentDecisionsAreAllRecorded(t *testing.T) {
 		if page.Total != n {
 			t.Fatalf("%d decisions recorded, want %d", page.Total, n)
 		}
+		byID := map[uint]models.DecisionRecord{}
 		for _, rec := range page.Items {
 			if !seen[rec.ID] || rec.Outcome != models.OutcomeAllow || rec.Resource != "billing-prod/get_invoice" || rec.ClientID == nil {
 				t.Fatalf("recorded %+v", rec)
+			}
+			byID[rec.ID] = rec
+		}
+		for i, id := range ids {
+			if got := byID[id].Subject; got != fmt.Sprintf("agent-%d", i) {
+				t.Errorf("decision %d (caller %d) records subject %q", id, i, got)
 			}
 		}
 	})

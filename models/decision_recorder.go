@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -23,9 +24,11 @@ type decisionRecorder struct {
 	finished chan struct{}
 	stopped  sync.WaitGroup
 	close    sync.Once
-	// insert is the prepared INSERT, made once by the loop (the only user)
-	// and reused by every batch.
+	// insert is the prepared INSERT of one row (PostgreSQL), made once by
+	// the loop (the only user) and reused by every batch.
 	insert *sql.Stmt
+	// inserts are the prepared multi-row INSERTs by row count (SQLite).
+	inserts map[int]*sql.Stmt
 }
 
 type pendingRecord struct {
@@ -80,6 +83,9 @@ func (r *decisionRecorder) loop() {
 		if r.insert != nil {
 			_ = r.insert.Close()
 		}
+		for _, stmt := range r.inserts {
+			_ = stmt.Close()
+		}
 	}()
 	batch := make([]*pendingRecord, 0, maxRecordBatch)
 	for {
@@ -110,16 +116,71 @@ func (r *decisionRecorder) loop() {
 const decisionColumns = "at, team_id, client_id, subject, on_behalf_of, server_id, tool_id, resource, outcome, reason, risk, " +
 	"rule_id, request_id, grant_id, task_id, latency_micros"
 
-// write inserts the batch in one transaction with one prepared statement
-// (plain database/sql: the ORM's per-statement work was most of the cost).
+// recordArgs are the values of a record's columns, in order.
+func recordArgs(d *DecisionRecord) []any {
+	return []any{d.At, d.TeamID, d.ClientID, d.Subject, d.OnBehalfOf, d.ServerID, d.ToolID, d.Resource, string(d.Outcome),
+		d.Reason, string(d.Risk), d.RuleID, d.RequestID, d.GrantID, d.TaskID, d.LatencyMicros}
+}
+
+// write inserts the batch atomically, with statements prepared once (plain
+// database/sql: the ORM's per-statement work was most of the cost).
 func (r *decisionRecorder) write(batch []*pendingRecord) error {
+	if r.store.dialect == DialectPostgres {
+		return r.writeRows(batch)
+	}
+	return r.writeSQLite(batch)
+}
+
+// writeSQLite inserts the batch with one multi-row INSERT, a transaction
+// of its own: SQLite runs one statement much faster than one per row, and
+// the single writer gives the rows consecutive ids ending at the last
+// insert id.
+func (r *decisionRecorder) writeSQLite(batch []*pendingRecord) error {
+	ctx := context.Background()
+	stmt := r.inserts[len(batch)]
+	if stmt == nil {
+		var q strings.Builder
+		q.WriteString("INSERT INTO decisions (" + decisionColumns + ") VALUES ")
+		for i := range batch {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		}
+		prepared, err := r.store.SQLDB().PrepareContext(ctx, q.String())
+		if err != nil {
+			return fmt.Errorf("record decisions: %w", err)
+		}
+		if r.inserts == nil {
+			r.inserts = map[int]*sql.Stmt{}
+		}
+		r.inserts[len(batch)], stmt = prepared, prepared
+	}
+	args := make([]any, 0, len(batch)*16)
+	for _, p := range batch {
+		args = append(args, recordArgs(p.rec)...)
+	}
+	res, err := stmt.ExecContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("record %d decision(s): %w", len(batch), err)
+	}
+	last, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("record %d decision(s): %w", len(batch), err)
+	}
+	first := last - int64(len(batch)) + 1
+	for i, p := range batch {
+		p.rec.ID = uint(first + int64(i))
+	}
+	return nil
+}
+
+// writeRows inserts the batch row by row in one transaction (PostgreSQL,
+// which returns each row's id).
+func (r *decisionRecorder) writeRows(batch []*pendingRecord) error {
 	ctx := context.Background()
 	db := r.store.SQLDB()
-	query := "INSERT INTO decisions (" + decisionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	postgres := r.store.dialect == DialectPostgres
-	if postgres {
-		query = "INSERT INTO decisions (" + decisionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
-	}
+	query := "INSERT INTO decisions (" + decisionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
 	if r.insert == nil {
 		prepared, err := db.PrepareContext(ctx, query)
 		if err != nil {
@@ -136,23 +197,8 @@ func (r *decisionRecorder) write(batch []*pendingRecord) error {
 	defer stmt.Close()
 	ids := make([]uint, len(batch))
 	for i, p := range batch {
-		d := p.rec
-		args := []any{d.At, d.TeamID, d.ClientID, d.Subject, d.OnBehalfOf, d.ServerID, d.ToolID, d.Resource, string(d.Outcome),
-			d.Reason, string(d.Risk), d.RuleID, d.RequestID, d.GrantID, d.TaskID, d.LatencyMicros}
-		if postgres {
-			var id int64
-			if err := stmt.QueryRowContext(ctx, args...).Scan(&id); err != nil {
-				return fmt.Errorf("record decision: %w", err)
-			}
-			ids[i] = uint(id)
-			continue
-		}
-		res, err := stmt.ExecContext(ctx, args...)
-		if err != nil {
-			return fmt.Errorf("record decision: %w", err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
+		var id int64
+		if err := stmt.QueryRowContext(ctx, recordArgs(p.rec)...).Scan(&id); err != nil {
 			return fmt.Errorf("record decision: %w", err)
 		}
 		ids[i] = uint(id)

@@ -3,6 +3,9 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"testing"
 
 	"github.com/countersign/countersign/models"
@@ -44,6 +47,21 @@ func BenchmarkToolsCall(b *testing.B) {
 	b.Run("direct", func(b *testing.B) {
 		client := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1"}, nil)
 		cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: up.srv.URL,
+			HTTPClient: &http.Client{}, DisableStandaloneSSE: true}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cs.Close()
+		run(b, cs)
+	})
+	// The floor of any proxy: the standard library's reverse proxy, with no
+	// check at all, in front of the same upstream.
+	b.Run("bare-proxy", func(b *testing.B) {
+		target, _ := url.Parse(up.srv.URL)
+		proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+		defer proxy.Close()
+		client := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1"}, nil)
+		cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: proxy.URL,
 			HTTPClient: &http.Client{}, DisableStandaloneSSE: true}, nil)
 		if err != nil {
 			b.Fatal(err)

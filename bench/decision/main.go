@@ -57,6 +57,21 @@ func setup(args []string) error {
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
+	// Work off the backlog of due rotations a fresh scale seed has (the
+	// server's per-minute rotation check would otherwise spend the first
+	// minutes of the run on it, holding the SQLite writer batch by batch):
+	// the benchmark measures the decision path in a steady state.
+	for {
+		start := time.Now()
+		res, err := store.RunRotationDueCheck(ctx)
+		if err != nil {
+			return err
+		}
+		if res.Due == 0 && res.Overdue == 0 {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "rotation backlog: %d due, %d overdue in %v\n", res.Due, res.Overdue, time.Since(start).Round(time.Millisecond))
+	}
 	// A read-only, closed-world tool of a server in the middle of the
 	// table: low risk, so the default allows it.
 	var row struct {
