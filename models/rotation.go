@@ -147,10 +147,18 @@ func (s *Store) openRotationTasks(ctx context.Context, rows []dueCredential, now
 		for _, c := range rows {
 			ids = append(ids, c.ID)
 		}
-		var mine []RotationTask
-		if err := tx.Where("credential_id IN ? AND created_at = ? AND state = ?", ids, now, TaskDue).Order("team_id, due_at, id").
-			Find(&mine).Error; err != nil {
+		// Read by credential only (the unique index), then keep this run's
+		// tasks: a condition on state lets SQLite pick the state index and
+		// scan every due task of the backlog instead.
+		var theirs []RotationTask
+		if err := tx.Where("credential_id IN ?", ids).Order("team_id, due_at, id").Find(&theirs).Error; err != nil {
 			return fmt.Errorf("read new rotation tasks: %w", err)
+		}
+		mine := make([]RotationTask, 0, len(theirs))
+		for _, t := range theirs {
+			if t.State == TaskDue && t.CreatedAt.Equal(now) {
+				mine = append(mine, t)
+			}
 		}
 		created = len(mine)
 		var team []map[string]any
@@ -253,7 +261,9 @@ func (s *Store) escalateRotations(tx *gorm.DB, teamID uint, tasks []RotationTask
 	for i, t := range tasks {
 		ids[i], names[t.ID] = t.ID, t.Credential.Name
 	}
-	res := tx.Model(&RotationTask{}).Where("id IN ? AND state = ?", ids, TaskDue).
+	// "state || ''" keeps the guard without letting SQLite search by the
+	// state index (every due task of the backlog) instead of the ids.
+	res := tx.Model(&RotationTask{}).Where("id IN ? AND state || '' = ?", ids, TaskDue).
 		Updates(map[string]any{"state": TaskOverdue, "overdue_at": now, "escalated_to": to})
 	if res.Error != nil {
 		return 0, fmt.Errorf("mark rotations overdue: %w", res.Error)
@@ -261,12 +271,17 @@ func (s *Store) escalateRotations(tx *gorm.DB, teamID uint, tasks []RotationTask
 	if res.RowsAffected == 0 {
 		return 0, nil
 	}
+	// Read by primary key, then keep what this run moved (see
+	// openRotationTasks on conditions on state).
 	var moved []RotationTask
-	if err := tx.Where("id IN ? AND state = ? AND overdue_at = ?", ids, TaskOverdue, now).Order("due_at, id").Find(&moved).Error; err != nil {
+	if err := tx.Where("id IN ?", ids).Order("due_at, id").Find(&moved).Error; err != nil {
 		return 0, fmt.Errorf("read overdue rotations: %w", err)
 	}
 	items := make([]map[string]any, 0, len(moved))
 	for _, t := range moved {
+		if t.State != TaskOverdue || t.OverdueAt == nil || !t.OverdueAt.Equal(now) {
+			continue
+		}
 		items = append(items, map[string]any{"task_id": t.ID, "credential_id": t.CredentialID, "credential": names[t.ID], "due_at": t.DueAt})
 	}
 	if len(items) == 0 {
