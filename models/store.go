@@ -44,6 +44,8 @@ type Store struct {
 	dash *dashboardCache
 	// decisions batches decision records into group commits (decision_recorder.go).
 	decisions *decisionRecorder
+	// ckpt checkpoints the SQLite WAL off the writer (checkpoint.go).
+	ckpt *checkpointer
 }
 
 // Options configure Open.
@@ -143,6 +145,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		reader, _ := s.read.DB()
 		reader.SetMaxOpenConns(opts.MaxReaders)
 		reader.SetMaxIdleConns(opts.MaxReaders)
+		if s.ckpt, err = startCheckpointer(opts.DSN, s.log); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
 	}
 	if err := s.registerPolicyCallbacks(s.write); err != nil {
 		return nil, fmt.Errorf("register cache callbacks: %w", err)
@@ -183,6 +189,7 @@ func SQLiteDSN(path string, readOnly bool) string {
 		q.Add("_pragma", "cache_size(-32768)")
 	} else {
 		q.Set("_txlock", "immediate")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint))
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -223,7 +230,7 @@ func (s *Store) SQLDB() *sql.DB {
 // Close closes every pool.
 func (s *Store) Close() error {
 	s.decisions.shutdown()
-	var errs []error
+	errs := []error{s.ckpt.close()}
 	for _, db := range s.pools() {
 		if sqlDB, err := db.DB(); err == nil {
 			errs = append(errs, sqlDB.Close())
