@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -58,7 +60,9 @@ func BenchmarkToolsCall(b *testing.B) {
 	// check at all, in front of the same upstream.
 	b.Run("bare-proxy", func(b *testing.B) {
 		target, _ := url.Parse(up.srv.URL)
-		proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+		rp := httputil.NewSingleHostReverseProxy(target)
+		rp.ErrorLog = log.New(io.Discard, "", 0) // the client's closing of its session is not news
+		proxy := httptest.NewServer(rp)
 		defer proxy.Close()
 		client := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1"}, nil)
 		cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: proxy.URL,
