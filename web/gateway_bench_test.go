@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/countersign/countersign/models"
 	"github.com/countersign/countersign/models/modeltest"
 	"github.com/countersign/countersign/web/gateway"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -27,12 +26,7 @@ func BenchmarkToolsCall(b *testing.B) {
 	clock := modeltest.NewClock()
 	e := newRuntimeE2E(t, modeltest.OpenSQLite(b, clock), clock)
 	up := newUpstreamMCP(b)
-	prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
-	if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: "ops-prod", Name: "Ops",
-		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: up.srv.URL,
-		Status: models.ServerActive}); err != nil {
-		b.Fatal(err)
-	}
+	e.prodServer(b, "ops-prod", "Ops", up.srv.URL, false)
 	token := e.token()
 	params := &mcp.CallToolParams{Name: "read_status", Arguments: map[string]any{"service": "billing"}}
 	run := func(b *testing.B, cs *mcp.ClientSession) {

@@ -99,6 +99,18 @@ func gatewayClient(t testing.TB, base, slug, token string, opts *mcp.ClientOptio
 	return cs
 }
 
+// prodServer registers an active Streamable HTTP server of the e2e team in
+// the prod environment at endpoint.
+func (e *runtimeE2E) prodServer(t testing.TB, slug, name, endpoint string, writeActions bool) {
+	t.Helper()
+	prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
+	if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: slug, Name: name,
+		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: endpoint,
+		Status: models.ServerActive, WriteActions: writeActions}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestGatewayAcceptance(t *testing.T) {
 	for _, engine := range modeltest.Engines() {
 		t.Run(engine.Name, func(t *testing.T) {
@@ -106,12 +118,7 @@ func TestGatewayAcceptance(t *testing.T) {
 			e := newRuntimeE2E(t, modeltest.Open(t, engine, clock), clock)
 			up := newUpstreamMCP(t)
 			t.Setenv(gateway.CredentialEnv("ops-prod"), "upstream-credential")
-			prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
-			if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: "ops-prod", Name: "Ops",
-				TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: up.srv.URL,
-				Status: models.ServerActive, WriteActions: true}); err != nil {
-				t.Fatal(err)
-			}
+			e.prodServer(t, "ops-prod", "Ops", up.srv.URL, true)
 			token := e.token()
 			ctx := context.Background()
 
@@ -274,14 +281,9 @@ func TestGatewayRefusals(t *testing.T) {
 	clock := modeltest.NewClock()
 	e := newRuntimeE2E(t, modeltest.OpenSQLite(t, clock), clock)
 	token := e.token()
-	prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
-	if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: "gone-prod", Name: "Gone",
-		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: dead.URL,
-		Status: models.ServerActive}); err != nil {
-		t.Fatal(err)
-	}
+	e.prodServer(t, "gone-prod", "Gone", dead.URL, false)
 	initialize := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
 	post := func(slug string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/mcp/"+slug, strings.NewReader(initialize))
@@ -325,12 +327,7 @@ func TestGatewaySessionBelongsToItsClient(t *testing.T) {
 	clock := modeltest.NewClock()
 	e := newRuntimeE2E(t, modeltest.OpenSQLite(t, clock), clock)
 	up := newUpstreamMCP(t)
-	prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
-	if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: "ops-prod", Name: "Ops",
-		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: up.srv.URL,
-		Status: models.ServerActive}); err != nil {
-		t.Fatal(err)
-	}
+	e.prodServer(t, "ops-prod", "Ops", up.srv.URL, false)
 	owner := gatewayClient(t, e.http.URL, "ops-prod", e.token(), nil)
 	if _, err := owner.CallTool(context.Background(), &mcp.CallToolParams{Name: "read_status", Arguments: map[string]any{"service": "a"}}); err != nil {
 		t.Fatal(err)
@@ -372,12 +369,7 @@ func TestGatewayChangedToolDefinitionIsHeld(t *testing.T) {
 	clock := modeltest.NewClock()
 	e := newRuntimeE2E(t, modeltest.OpenSQLite(t, clock), clock)
 	up := newUpstreamMCP(t)
-	prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
-	if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: "ops-prod", Name: "Ops",
-		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: up.srv.URL,
-		Status: models.ServerActive}); err != nil {
-		t.Fatal(err)
-	}
+	e.prodServer(t, "ops-prod", "Ops", up.srv.URL, false)
 	ctx := context.Background()
 	token := e.token()
 	first := gatewayClient(t, e.http.URL, "ops-prod", token, nil)
