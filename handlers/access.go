@@ -185,10 +185,8 @@ func (b evaluationBody) toRequest() (models.EvaluationRequest, error) {
 			}
 		}
 	}
-	if err := v.Err(); err != nil {
-		return in, err
-	}
-	return in, in.Validate()
+	// The store validates the request itself (Store.Evaluate), once.
+	return in, v.Err()
 }
 
 // Evaluate answers one AuthZEN access evaluation.
