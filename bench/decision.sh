@@ -21,8 +21,10 @@ if [ ! -s "$db" ]; then
 fi
 read -r id secret resource < <("$work/decision" setup --database "$db")
 "$work/countersign" serve --database "$db" --addr 127.0.0.1:18080 --log-level error &
+server_pid=$!
 for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.1; done
 "$work/bare" --addr 127.0.0.1:18081 &
+bare_pid=$!
 for _ in $(seq 1 50); do curl -fs -o /dev/null http://127.0.0.1:18081/login && break; sleep 0.1; done
 token=$(curl -fs -u "$id:$secret" -d grant_type=client_credentials http://127.0.0.1:18080/oauth/token |
   sed -E 's/.*"access_token":"([^"]+)".*/\1/')
@@ -35,11 +37,24 @@ wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
 LUA
-run() { wrk -t2 -c16 -d10s --latency -s "$work/post.lua" "$1" | tee "$work/$2.txt" >&2; awk '/Requests\/sec/ {print $2}' "$work/$2.txt"; }
+# cpu PID: the process's user+system CPU time so far, in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tick=$(getconf CLK_TCK)
+# run URL NAME PID: wrk against URL; prints the requests/s and the server's
+# CPU time per request in µs (steadier than requests/s on a shared machine).
+run() {
+  local before after
+  before=$(cpu "$3")
+  wrk -t2 -c16 -d10s --latency -s "$work/post.lua" "$1" | tee "$work/$2.txt" >&2
+  after=$(cpu "$3")
+  awk -v b="$before" -v a="$after" -v t="$tick" '/requests in/ {n = $1} /Requests\/sec/ {rps = $2}
+    END {printf "%s %.1f\n", rps, (a - b) / t * 1e6 / n}' "$work/$2.txt"
+}
 echo "== bare Echo JSON handler" >&2
-bare=$(run http://127.0.0.1:18081/access/v1/evaluation bare)
+read -r bare bare_cpu < <(run http://127.0.0.1:18081/access/v1/evaluation bare "$bare_pid")
 echo "== Countersign decision endpoint (allow)" >&2
-decision=$(run http://127.0.0.1:18080/access/v1/evaluation decision)
-echo "bare_rps=$bare decision_rps=$decision ratio=$(awk -v a="$decision" -v b="$bare" 'BEGIN {printf "%.2f", a/b}')"
+read -r decision decision_cpu < <(run http://127.0.0.1:18080/access/v1/evaluation decision "$server_pid")
+echo "bare_rps=$bare decision_rps=$decision ratio=$(awk -v a="$decision" -v b="$bare" 'BEGIN {printf "%.2f", a/b}')" \
+  "server_cpu_us_per_request: bare=$bare_cpu decision=$decision_cpu"
 echo "== constant 1,000 requests/s for 20 s (open loop)" >&2
 "$work/decision" rate --url http://127.0.0.1:18080/access/v1/evaluation --token "$token" --resource "$resource" --rate 1000 --duration 20s
