@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,4 +172,85 @@ func TestConcurrentDecisionsAreAllRecorded(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Closing the store while decisions are in flight loses none that were
+// answered: every decision with an id is in the log when the database is
+// opened again, every other one is a deny, and no caller is left waiting.
+func TestDecisionsInFlightAtCloseAreRecordedOrDenied(t *testing.T) {
+	for _, e := range modeltest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			dsn, clock := e.DSN(t), modeltest.NewClock()
+			s := modeltest.OpenDSN(t, dsn, clock)
+			f := newRuntimeFixture(t, s, clock)
+			const callers, perCaller = 20, 200
+			results := make([][]models.Decision, callers)
+			var answered atomic.Int64
+			var wg sync.WaitGroup
+			for i := range callers {
+				wg.Add(1)
+				go func() { // each caller decides until it is denied (the store closed)
+					defer wg.Done()
+					in := f.call("billing-prod/get_invoice", `{"invoice":"INV-1"}`)
+					in.Subject = fmt.Sprintf("agent-%d", i)
+					for range perCaller {
+						d, _ := s.Evaluate(ctx, f.client, in)
+						results[i] = append(results[i], d)
+						answered.Add(1)
+						if d.Outcome != models.OutcomeAllow {
+							return
+						}
+					}
+				}()
+			}
+			for answered.Load() < 100 {
+				time.Sleep(time.Millisecond)
+			}
+			s.Close()
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("decisions still waiting 30 s after the store was closed")
+			}
+			reopened := modeltest.OpenDSN(t, dsn, clock)
+			logged := map[uint]string{} // the reopened log: id → subject
+			for p := 1; ; p++ {
+				page, err := reopened.Decisions(ctx, models.DecisionFilter{ListParams: models.ListParams{Page: p, PerPage: 100}, Scope: models.AllTeams})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, rec := range page.Items {
+					logged[rec.ID] = rec.Subject
+				}
+				if len(page.Items) == 0 || len(logged) >= int(page.Total) {
+					break
+				}
+			}
+			recorded, denied := 0, 0
+			for i, ds := range results {
+				for _, d := range ds {
+					if d.ID == 0 {
+						if d.Outcome != models.OutcomeDeny {
+							t.Fatalf("caller %d was answered %s without a recorded decision", i, d.Outcome)
+						}
+						denied++
+						continue
+					}
+					recorded++
+					if logged[d.ID] != fmt.Sprintf("agent-%d", i) {
+						t.Fatalf("caller %d was answered %s with decision %d, which the log does not hold", i, d.Outcome, d.ID)
+					}
+				}
+			}
+			if len(logged) != recorded {
+				t.Errorf("the log holds %d decisions, callers were answered with %d", len(logged), recorded)
+			}
+			t.Logf("%d decisions recorded, %d denied once the store closed", recorded, denied)
+			if recorded < 100 || denied == 0 {
+				t.Errorf("%d recorded and %d denied: the store closed before or after every call", recorded, denied)
+			}
+		})
+	}
 }

@@ -9,107 +9,97 @@ import (
 	"sync"
 )
 
-// decisionRecorder writes decision records in group commits: concurrent
-// decisions queue their records, one goroutine inserts whatever is queued in
-// a single statement and transaction, and each caller gets its answer only
-// after its record is committed. Nothing is answered unrecorded (a failed
-// insert is a deny for every caller of the batch, fail closed), and under
-// load one commit carries many records instead of one each.
+// decisionRecorder writes decision records in group commits, led by the
+// callers themselves: a caller that finds no write in progress writes its
+// own record at once, with whatever else is queued, in one statement and
+// transaction; callers that arrive meanwhile queue, and the first of them
+// leads the next write as soon as this one is done. Each caller returns
+// only after its record is committed. Nothing is answered unrecorded (a
+// failed insert is a deny for every caller of the batch, fail closed), under
+// load one commit carries many records, and a lone caller pays no hand-off
+// to another goroutine and back (LevelDB's writer queue, applied to a log).
 type decisionRecorder struct {
 	store *Store
-	queue chan *pendingRecord
-	start sync.Once
-	stop  chan struct{}
-	// finished is closed when the loop has returned.
-	finished chan struct{}
-	stopped  sync.WaitGroup
-	close    sync.Once
-	// insert is the prepared INSERT of one row (PostgreSQL), made once by
-	// the loop (the only user) and reused by every batch.
+	mu    sync.Mutex
+	// queue holds the records waiting to be written. Invariant: it is empty
+	// unless writing is set (a leader is writing, and hands over when done).
+	queue   []*pendingRecord
+	writing bool
+	closed  bool
+	// callers counts the record calls in progress, for shutdown.
+	callers sync.WaitGroup
+	// insert is the prepared INSERT of one row (PostgreSQL), made by the
+	// first leader and reused; leaders follow one another (mu and the
+	// hand-over order them), so only one touches it at a time.
 	insert *sql.Stmt
 	// inserts are the prepared multi-row INSERTs by row count (SQLite).
 	inserts map[int]*sql.Stmt
 }
 
 type pendingRecord struct {
-	rec  *DecisionRecord
+	rec *DecisionRecord
+	// done receives exactly one value: the outcome of the write that
+	// carried the record, or errLead when its caller is to write next.
 	done chan error
 }
 
 // maxRecordBatch bounds one group commit.
 const maxRecordBatch = 256
 
-var errRecorderClosed = errors.New("the decision recorder is closed")
+var (
+	errRecorderClosed = errors.New("the decision recorder is closed")
+	// errLead tells a queued caller that it leads the next write.
+	errLead = errors.New("lead the next write")
+)
 
 func newDecisionRecorder(s *Store) *decisionRecorder {
-	return &decisionRecorder{store: s, queue: make(chan *pendingRecord, maxRecordBatch), stop: make(chan struct{}),
-		finished: make(chan struct{})}
+	return &decisionRecorder{store: s}
 }
 
 // record commits rec (setting its ID) together with whatever other records
-// are waiting, and returns once it is committed.
-func (r *decisionRecorder) record(ctx context.Context, rec *DecisionRecord) error {
-	r.start.Do(func() {
-		r.stopped.Add(1)
-		go r.loop()
-	})
+// are waiting, and returns once it is committed. Once queued, the record is
+// written whatever happens to the caller's context, so that the caller
+// never answers before the outcome is known.
+func (r *decisionRecorder) record(_ context.Context, rec *DecisionRecord) error {
 	p := &pendingRecord{rec: rec, done: make(chan error, 1)}
-	select {
-	case r.queue <- p:
-	case <-r.stop:
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
 		return errRecorderClosed
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	// Once queued, the record is written whatever happens to ctx: wait for
-	// the outcome so that the caller never answers before it is known.
-	select {
-	case err := <-p.done:
-		return err
-	case <-r.finished:
-		select {
-		case err := <-p.done:
+	r.callers.Add(1)
+	defer r.callers.Done()
+	r.queue = append(r.queue, p)
+	if r.writing {
+		r.mu.Unlock()
+		if err := <-p.done; err != errLead { // a sentinel, sent as is
 			return err
-		default:
-			return errRecorderClosed // queued after the last batch
 		}
+		r.mu.Lock()
+	} else {
+		r.writing = true
 	}
-}
+	// This caller leads, and its record is the first queued: the queue was
+	// empty when it arrived, or it was handed the lead as the first waiter.
+	n := min(len(r.queue), maxRecordBatch)
+	batch := make([]*pendingRecord, n)
+	copy(batch, r.queue)
+	r.queue = append(r.queue[:0], r.queue[n:]...)
+	r.mu.Unlock()
 
-func (r *decisionRecorder) loop() {
-	defer r.stopped.Done()
-	defer close(r.finished)
-	defer func() {
-		if r.insert != nil {
-			_ = r.insert.Close()
-		}
-		for _, stmt := range r.inserts {
-			_ = stmt.Close()
-		}
-	}()
-	batch := make([]*pendingRecord, 0, maxRecordBatch)
-	for {
-		select {
-		case p := <-r.queue:
-			batch = append(batch[:0], p)
-		case <-r.stop:
-			r.drain(errRecorderClosed)
-			return
-		}
-	collect:
-		for len(batch) < maxRecordBatch {
-			select {
-			case p := <-r.queue:
-				batch = append(batch, p)
-			default:
-				break collect
-			}
-		}
-		err := r.write(batch)
-		for _, p := range batch {
-			p.done <- err
-		}
+	err := r.write(batch)
+	for _, q := range batch[1:] {
+		q.done <- err
 	}
+
+	r.mu.Lock()
+	if len(r.queue) > 0 {
+		r.queue[0].done <- errLead
+	} else {
+		r.writing = false
+	}
+	r.mu.Unlock()
+	return err
 }
 
 // decisionColumns are the columns the recorder writes, in order.
@@ -212,24 +202,20 @@ func (r *decisionRecorder) writeRows(batch []*pendingRecord) error {
 	return nil
 }
 
-// drain answers every queued record with err.
-func (r *decisionRecorder) drain(err error) {
-	for {
-		select {
-		case p := <-r.queue:
-			p.done <- err
-		default:
-			return
-		}
-	}
-}
-
-// shutdown stops the loop after the batch in flight; records still queued
-// are refused.
+// shutdown refuses new records and waits for the calls in progress, with
+// their queued records, to be written.
 func (r *decisionRecorder) shutdown() {
 	if r == nil {
 		return
 	}
-	r.close.Do(func() { close(r.stop) })
-	r.stopped.Wait()
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.callers.Wait()
+	if r.insert != nil {
+		_ = r.insert.Close()
+	}
+	for _, stmt := range r.inserts {
+		_ = stmt.Close()
+	}
 }
