@@ -6,17 +6,23 @@
 #
 #   bench/decision.sh            # builds the scale database once into $BENCH_DB
 #   BENCH_DB=/path/to.db bench/decision.sh
+#   BENCH_DB=postgres://user@host:5432/db COUNTERSIGN_FINGERPRINT_KEY_FILE=/path/key bench/decision.sh
+#     (seeded beforehand, with the same key file in the environment:
+#      countersign seed scale --database "$BENCH_DB" --servers 10000 --credentials 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "install wrk: apt-get install -y wrk" >&2; exit 1; }
 db=${BENCH_DB:-bench/data/decision.db}
-mkdir -p "$(dirname "$db")"
+case $db in
+  postgres://* | postgresql://*) remote=1 ;;
+  *) remote=0; mkdir -p "$(dirname "$db")" ;;
+esac
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/countersign" ./cmd/countersign
 go build -o "$work/bare" ./bench/bare
 go build -o "$work/decision" ./bench/decision
-if [ ! -s "$db" ]; then
+if [ "$remote" = 0 ] && [ ! -s "$db" ]; then
   "$work/countersign" seed scale --database "$db" --servers 10000 --credentials 100000
 fi
 read -r id secret resource < <("$work/decision" setup --database "$db")

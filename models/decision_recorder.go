@@ -28,11 +28,10 @@ type decisionRecorder struct {
 	closed  bool
 	// callers counts the record calls in progress, for shutdown.
 	callers sync.WaitGroup
-	// insert is the prepared INSERT of one row (PostgreSQL), made by the
-	// first leader and reused; leaders follow one another (mu and the
-	// hand-over order them), so only one touches it at a time.
-	insert *sql.Stmt
-	// inserts are the prepared multi-row INSERTs by row count (SQLite).
+	// inserts are the prepared multi-row INSERTs by row count (SQLite),
+	// made by leaders as needed and reused; leaders follow one another (mu
+	// and the hand-over order them), so only one touches them at a time.
+	// (On PostgreSQL, pgx caches the statements itself.)
 	inserts map[int]*sql.Stmt
 }
 
@@ -112,11 +111,11 @@ func recordArgs(d *DecisionRecord) []any {
 		d.Reason, string(d.Risk), d.RuleID, d.RequestID, d.GrantID, d.TaskID, d.LatencyMicros}
 }
 
-// write inserts the batch atomically, with statements prepared once (plain
+// write inserts the batch atomically (plain
 // database/sql: the ORM's per-statement work was most of the cost).
 func (r *decisionRecorder) write(batch []*pendingRecord) error {
 	if r.store.dialect == DialectPostgres {
-		return r.writeRows(batch)
+		return r.writePostgres(batch)
 	}
 	return r.writeSQLite(batch)
 }
@@ -165,39 +164,70 @@ func (r *decisionRecorder) writeSQLite(batch []*pendingRecord) error {
 	return nil
 }
 
-// writeRows inserts the batch row by row in one transaction (PostgreSQL,
-// which returns each row's id).
-func (r *decisionRecorder) writeRows(batch []*pendingRecord) error {
+// writePostgres inserts a lone record with one INSERT … RETURNING id, and
+// a batch in one transaction: it reserves the batch's ids from the table's
+// sequence, inserts every row with its id in one statement, and commits.
+// (RETURNING on a multi-row INSERT names the ids but not which row got
+// which; reserving them first makes each caller's id certain.)
+func (r *decisionRecorder) writePostgres(batch []*pendingRecord) error {
 	ctx := context.Background()
-	db := r.store.SQLDB()
-	query := "INSERT INTO decisions (" + decisionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
-	if r.insert == nil {
-		prepared, err := db.PrepareContext(ctx, query)
+	if len(batch) == 1 {
+		var id int64
+		err := r.store.SQLDB().QueryRowContext(ctx, "INSERT INTO decisions ("+decisionColumns+") VALUES "+
+			"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id", recordArgs(batch[0].rec)...).Scan(&id)
 		if err != nil {
-			return fmt.Errorf("record decisions: %w", err)
+			return fmt.Errorf("record decision: %w", err)
 		}
-		r.insert = prepared
+		batch[0].rec.ID = uint(id)
+		return nil
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := r.store.SQLDB().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record decisions: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	stmt := tx.StmtContext(ctx, r.insert)
-	defer stmt.Close()
-	ids := make([]uint, len(batch))
-	for i, p := range batch {
+	rows, err := tx.QueryContext(ctx, "SELECT nextval(pg_get_serial_sequence('decisions', 'id')) FROM generate_series(1, $1)", len(batch))
+	if err != nil {
+		return fmt.Errorf("reserve %d decision id(s): %w", len(batch), err)
+	}
+	ids := make([]int64, 0, len(batch))
+	for rows.Next() {
 		var id int64
-		if err := stmt.QueryRowContext(ctx, recordArgs(p.rec)...).Scan(&id); err != nil {
-			return fmt.Errorf("record decision: %w", err)
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("reserve decision ids: %w", err)
 		}
-		ids[i] = uint(id)
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil || len(ids) != len(batch) {
+		return fmt.Errorf("reserve %d decision id(s): got %d: %v", len(batch), len(ids), err)
+	}
+	var q strings.Builder
+	q.WriteString("INSERT INTO decisions (id, " + decisionColumns + ") VALUES ")
+	args := make([]any, 0, len(batch)*17)
+	for i, p := range batch {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteByte('(')
+		for c := range 17 {
+			if c > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "$%d", len(args)+c+1)
+		}
+		q.WriteByte(')')
+		args = append(args, ids[i])
+		args = append(args, recordArgs(p.rec)...)
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("record %d decision(s): %w", len(batch), err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record %d decision(s): %w", len(batch), err)
 	}
 	for i, p := range batch {
-		p.rec.ID = ids[i]
+		p.rec.ID = uint(ids[i])
 	}
 	return nil
 }
@@ -212,9 +242,6 @@ func (r *decisionRecorder) shutdown() {
 	r.closed = true
 	r.mu.Unlock()
 	r.callers.Wait()
-	if r.insert != nil {
-		_ = r.insert.Close()
-	}
 	for _, stmt := range r.inserts {
 		_ = stmt.Close()
 	}
