@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/countersign/countersign/models"
 	"github.com/countersign/countersign/models/modeltest"
@@ -409,5 +411,56 @@ func TestGatewayChangedToolDefinitionIsHeld(t *testing.T) {
 	page, err := e.store.Findings(ctx, models.FindingFilter{Scope: models.AllTeams, RuleID: "CS-011"})
 	if err != nil || page.Total != 1 || !strings.Contains(page.Items[0].ObjectName, "read_status") {
 		t.Fatalf("CS-011 findings: %d %v", page.Total, err)
+	}
+}
+
+// An open session learns of a tool denied after it listed the tools: the
+// gateway updates the client's view in place and the session is told
+// (tools/list_changed); listing again leaves the tool out.
+func TestGatewayOpenSessionLearnsOfDeniedTool(t *testing.T) {
+	clock := modeltest.NewClock()
+	e := newRuntimeE2E(t, modeltest.OpenSQLite(t, clock), clock)
+	up := newUpstreamMCP(t)
+	e.prodServer(t, "ops-prod", "Ops", up.srv.URL, true)
+	ctx := context.Background()
+	changed := make(chan struct{}, 10)
+	client := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1"}, &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { changed <- struct{}{} }})
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: e.http.URL + gateway.ResourcePath("ops-prod"),
+		HTTPClient: &http.Client{Transport: bearerTransport{token: e.token()}}, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	toolNames := func() []string {
+		var names []string
+		for tool, err := range cs.Tools(ctx, nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, tool.Name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	if got := toolNames(); !slices.Equal(got, []string{"delete_records", "read_status"}) {
+		t.Fatalf("tools before the rule: %v", got)
+	}
+	if _, err := e.store.CreateReviewRule(ctx, modeltest.Admin, models.ReviewRuleInput{TeamID: e.team.ID, Name: "no deletes",
+		ToolPattern: "delete_*", Outcome: models.RuleDeny, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The session's next request finds the view stale; it is rebuilt in
+	// the background.
+	if out, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "read_status", Arguments: map[string]any{"service": "billing"}}); err != nil || out.IsError {
+		t.Fatalf("read: %v %+v", err, out)
+	}
+	select {
+	case <-changed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the open session was not told that its tool list changed")
+	}
+	if got := toolNames(); !slices.Equal(got, []string{"read_status"}) {
+		t.Fatalf("tools after the deny rule: %v", got)
 	}
 }

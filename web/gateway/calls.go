@@ -182,8 +182,13 @@ func (g *Gateway) dropUpstream(serverID uint, cs *mcp.ClientSession) {
 	_ = cs.Close()
 }
 
-// Close ends every upstream session and relay.
+// Close ends every upstream session and relay, after the background
+// refreshes of tool lists.
 func (g *Gateway) Close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.refreshes.Wait()
 	g.mu.Lock()
 	var sids []string
 	for id, cs := range g.upstreams {

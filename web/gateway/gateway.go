@@ -13,6 +13,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/countersign/countersign/models"
@@ -50,6 +52,9 @@ type Gateway struct {
 	servers   map[serverKey]*builtServer            // by slug and API client
 	upstreams map[uint]*mcp.ClientSession           // by server id
 	sessions  map[string]*sessionInfo               // client sessions, by Mcp-Session-Id
+	closed    bool
+	// refreshes counts the background refreshes of views (refreshLater).
+	refreshes sync.WaitGroup
 }
 
 type serverKey struct {
@@ -57,16 +62,31 @@ type serverKey struct {
 	clientID uint
 }
 
+// builtServer is a client's view of a server: one MCP server whose tools
+// are the upstream's that the client may ever call. Every session of that
+// client and server uses it, and it is updated in place, so that a change
+// reaches open sessions too (the SDK sends them tools/list_changed).
 type builtServer struct {
 	server *mcp.Server
-	built  time.Time
-	gen    uint64
+	// mu guards the rest and is held while the view is rebuilt.
+	mu    sync.Mutex
+	tools map[string]string // the tools offered: name → definition as JSON; nil until built
+	built time.Time
+	gen   uint64
+	// refreshing is set while a background refresh runs.
+	refreshing atomic.Bool
+}
+
+// stale reports whether the view must be read again from the upstream;
+// b.mu is held.
+func (b *builtServer) stale(gen uint64) bool {
+	return b.tools == nil || time.Since(b.built) >= serverTTL || b.gen != gen
 }
 
 // serverTTL is how long a client's view of a server (the upstream's tool
-// list, filtered by the team's rules) is reused for new sessions before the
-// upstream's tools/list is read again. A change of rules, tools or tokens
-// through Countersign rebuilds it at once (the store's policy generation).
+// list, filtered by the team's rules) is reused before the upstream's
+// tools/list is read again. A change of rules, tools or tokens through
+// Countersign makes it stale at once (the store's policy generation).
 const serverTTL = time.Minute
 
 // New returns a gateway on the store.
@@ -140,6 +160,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, call Call) {
 	req := &request{client: call.Client, server: srv, base: call.Base}
 	r = r.WithContext(context.WithValue(ctx, requestKey{}, req))
 	sid := r.Header.Get("Mcp-Session-Id")
+	if sid != "" {
+		g.refreshLater(req)
+	}
 	if r.Method == http.MethodPost && sid != "" && g.fastCall(w, r, req) {
 		return
 	}
@@ -190,7 +213,7 @@ func (g *Gateway) handlerFor(slug string) *mcp.StreamableHTTPHandler {
 				b, ok := g.servers[serverKey{slug: req.server.Slug, clientID: req.client.ID}]
 				g.mu.Unlock()
 				if ok {
-					return b.server
+					return b.server // the same server for the client's every session
 				}
 			}
 			s, err := g.serverFor(r.Context(), req)
@@ -206,13 +229,14 @@ func (g *Gateway) handlerFor(slug string) *mcp.StreamableHTTPHandler {
 
 // serverFor returns the MCP server a client sees for a registered server:
 // the upstream's tools (recorded in the inventory) that the client may
-// ever call, each enforced by Countersign.
+// ever call, each enforced by Countersign. A stale view is read again from
+// the upstream and updated in place: tools that went away or became denied
+// are removed, new and changed ones added, and open sessions are told.
 func (g *Gateway) serverFor(ctx context.Context, req *request) (*mcp.Server, error) {
-	key := serverKey{slug: req.server.Slug, clientID: req.client.ID}
-	g.mu.Lock()
-	b, ok := g.servers[key]
-	g.mu.Unlock()
-	if ok && time.Since(b.built) < serverTTL && b.gen == g.store.PolicyGeneration() {
+	b := g.view(req)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.stale(g.store.PolicyGeneration()) {
 		return b.server, nil
 	}
 	up, err := g.upstream(ctx, req.server)
@@ -228,17 +252,76 @@ func (g *Gateway) serverFor(ctx context.Context, req *request) (*mcp.Server, err
 		return nil, err
 	}
 	gen := g.store.PolicyGeneration() // after the sync, which may bump it
-	s := mcp.NewServer(&mcp.Implementation{Name: "countersign-gateway/" + req.server.Slug, Version: g.opts.Version}, nil)
+	offered := make(map[string]*mcp.Tool, len(tools))
 	for _, t := range tools {
-		if g.neverAllowed(ctx, req, t.Name) {
-			continue
+		if !g.neverAllowed(ctx, req, t.Name) {
+			offered[t.Name] = t
 		}
-		s.AddTool(t, g.toolHandler(req.server, t.Name))
 	}
+	var gone []string
+	for name := range b.tools {
+		if offered[name] == nil {
+			gone = append(gone, name)
+		}
+	}
+	if len(gone) > 0 {
+		b.server.RemoveTools(gone...)
+	}
+	defs := make(map[string]string, len(offered))
+	for name, t := range offered {
+		def, _ := json.Marshal(t)
+		defs[name] = string(def)
+		if old, ok := b.tools[name]; !ok || old != defs[name] {
+			b.server.AddTool(t, g.toolHandler(req.server, name))
+		}
+	}
+	b.tools, b.built, b.gen = defs, time.Now(), gen
+	return b.server, nil
+}
+
+// view returns the client's view of the server, creating an empty one (to
+// be built by serverFor) on first use.
+func (g *Gateway) view(req *request) *builtServer {
+	key := serverKey{slug: req.server.Slug, clientID: req.client.ID}
 	g.mu.Lock()
-	g.servers[key] = &builtServer{server: s, built: time.Now(), gen: gen}
+	defer g.mu.Unlock()
+	b, ok := g.servers[key]
+	if !ok {
+		b = &builtServer{server: mcp.NewServer(&mcp.Implementation{Name: "countersign-gateway/" + req.server.Slug, Version: g.opts.Version},
+			&mcp.ServerOptions{Capabilities: &mcp.ServerCapabilities{Logging: &mcp.LoggingCapabilities{},
+				Tools: &mcp.ToolCapabilities{ListChanged: true}}})}
+		g.servers[key] = b
+	}
+	return b
+}
+
+// refreshLater brings the client's view up to date in the background when
+// it is stale, so that open sessions learn of a new deny rule or a changed
+// upstream without waiting for a new session; at most one refresh of a
+// view runs at a time, and the request that noticed does not wait.
+func (g *Gateway) refreshLater(req *request) {
+	g.mu.Lock()
+	b, ok := g.servers[serverKey{slug: req.server.Slug, clientID: req.client.ID}]
+	closed := g.closed
 	g.mu.Unlock()
-	return s, nil
+	if !ok || closed || !b.mu.TryLock() {
+		return // no view yet, closing, or being rebuilt right now
+	}
+	stale := b.stale(g.store.PolicyGeneration())
+	b.mu.Unlock()
+	if !stale || !b.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	g.refreshes.Add(1)
+	go func() {
+		defer g.refreshes.Done()
+		defer b.refreshing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := g.serverFor(ctx, req); err != nil {
+			g.opts.Logger.Warn("gateway: refreshing the tool list failed", slog.String("server", req.server.Slug), slog.Any("error", err))
+		}
+	}()
 }
 
 // neverAllowed reports whether the team's rules deny the tool to this
