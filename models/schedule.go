@@ -31,7 +31,7 @@ var (
 )
 
 // An example to point users at in messages.
-const scheduleExample = "`0 3 1 * *`"
+const scheduleExample = "0 3 1 * * (03:00 on the 1st of each month)"
 
 // ScheduleError says why a rotation schedule was rejected, in words meant for
 // the person who typed it. Field is "spec" or "zone".

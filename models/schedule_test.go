@@ -70,9 +70,9 @@ func TestParseRotationScheduleAccepts(t *testing.T) {
 
 func TestParseRotationScheduleRejects(t *testing.T) {
 	const (
-		fiveFields = "Use five fields: minute hour day-of-month month day-of-week, like `0 3 1 * *`."
+		fiveFields = "Use five fields: minute hour day-of-month month day-of-week, like 0 3 1 * * (03:00 on the 1st of each month)."
 		prefix     = "Time zone prefixes (TZ=, CRON_TZ=) are not allowed here: choose the zone in the time zone field."
-		every      = "Intervals (@every) are not allowed: use a calendar schedule, like `0 3 1 * *`."
+		every      = "Intervals (@every) are not allowed: use a calendar schedule, like 0 3 1 * * (03:00 on the 1st of each month)."
 		never      = "This schedule never fires."
 	)
 	tests := []struct {
@@ -80,8 +80,8 @@ func TestParseRotationScheduleRejects(t *testing.T) {
 		minInterval      time.Duration
 		field, message   string
 	}{
-		{"empty", "", "", 0, "spec", "Enter a schedule in five fields: minute hour day-of-month month day-of-week, like `0 3 1 * *`."},
-		{"blank", "   ", "", 0, "spec", "Enter a schedule in five fields: minute hour day-of-month month day-of-week, like `0 3 1 * *`."},
+		{"empty", "", "", 0, "spec", "Enter a schedule in five fields: minute hour day-of-month month day-of-week, like 0 3 1 * * (03:00 on the 1st of each month)."},
+		{"blank", "   ", "", 0, "spec", "Enter a schedule in five fields: minute hour day-of-month month day-of-week, like 0 3 1 * * (03:00 on the 1st of each month)."},
 		{"four fields", "0 3 * *", "", 0, "spec", fiveFields},
 		{"six fields (seconds)", "0 0 3 * * *", "", 0, "spec", fiveFields},
 		{"one word", "daily", "", 0, "spec", fiveFields},
@@ -99,7 +99,7 @@ func TestParseRotationScheduleRejects(t *testing.T) {
 		{"@every", "@every 1h", "", 0, "spec", every},
 		{"@every upper-case", "@EVERY 5m", "", 0, "spec", every},
 		{"@every alone", "@every", "", 0, "spec", every},
-		{"@reboot", "@reboot", "", 0, "spec", "@reboot is not a schedule: use a calendar schedule, like `0 3 1 * *`."},
+		{"@reboot", "@reboot", "", 0, "spec", "@reboot is not a schedule: use a calendar schedule, like 0 3 1 * * (03:00 on the 1st of each month)."},
 		{"unknown shortcut", "@fortnightly", "", 0, "spec", `Unknown shortcut "@fortnightly": use @hourly, @daily, @weekly, @monthly or @yearly, or five fields.`},
 		{"bare @", "@", "", 0, "spec", `Unknown shortcut "@": use @hourly, @daily, @weekly, @monthly or @yearly, or five fields.`},
 		{"shortcut with fields", "@daily 3", "", 0, "spec", "Write @daily alone, or use five fields instead."},
