@@ -123,6 +123,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	var werr error
 	switch {
+	case p.status == http.StatusMethodNotAllowed && c.Request().Method == http.MethodGet && !wantsJSON(c) && !handlers.IsHTMX(c):
+		// A form's address opened as a page (a reload or a bookmark after
+		// a refused submit): go to the page the form belongs to.
+		werr = c.Redirect(http.StatusSeeOther, s.pageAbove(c.Request().URL.Path))
 	case c.Request().Method == http.MethodHead:
 		werr = c.NoContent(p.status)
 	case wantsJSON(c):
@@ -142,6 +146,35 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if werr != nil {
 		s.log.Error("write error response", slog.Any("error", werr), slog.String("request_id", auth.RequestID(c)))
 	}
+}
+
+// pageAbove is the nearest page (a GET route) above path: /reviews/7/deny →
+// /reviews/7; "/" when there is none.
+func (s *Server) pageAbove(path string) string {
+	segments := strings.Split(strings.Trim(path, "/"), "/")
+	for n := len(segments) - 1; n > 0; n-- {
+		for _, r := range s.routes {
+			if r.method == http.MethodGet && routeMatches(r.path, segments[:n]) {
+				return "/" + strings.Join(segments[:n], "/")
+			}
+		}
+	}
+	return "/"
+}
+
+// routeMatches reports whether an Echo route pattern ("/reviews/:id")
+// matches the path segments.
+func routeMatches(pattern string, segments []string) bool {
+	parts := strings.Split(strings.Trim(pattern, "/"), "/")
+	if len(parts) != len(segments) {
+		return false
+	}
+	for i, part := range parts {
+		if segments[i] == "" || (!strings.HasPrefix(part, ":") && part != segments[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // wantsJSON reports whether the caller is a program rather than a browser.

@@ -136,3 +136,29 @@ func (f *fixture) do(method, path string, cookie *http.Cookie, form url.Values) 
 	f.srv.Handler().ServeHTTP(rec, req)
 	return rec
 }
+
+// A form's address opened as a page (a reload after a refused submit) goes
+// to the page the form belongs to, not to a bare 405; programs still get
+// the 405.
+func TestFormAddressOpenedAsPageGoesToItsPage(t *testing.T) {
+	f := newFixture(t)
+	cookie := f.session(f.users["admin"])
+	for path, want := range map[string]string{
+		"/servers/1/key-types":    "/servers/1",
+		"/reviews/rv_abc/deny":    "/reviews/rv_abc",
+		"/admin/users/3/password": "/admin/users/3",
+	} {
+		res := f.do(http.MethodGet, path, cookie, nil)
+		if res.Code != http.StatusSeeOther || res.Header().Get("Location") != want {
+			t.Errorf("GET %s: %d to %q, want 303 to %q", path, res.Code, res.Header().Get("Location"), want)
+		}
+	}
+	req := httptest.NewRequest(http.MethodGet, "/servers/1/key-types", nil)
+	req.Header.Set("Accept", "application/json")
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("JSON GET of a form address: %d, want 405", rec.Code)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -130,12 +131,25 @@ func (c *commonConfig) openStore(ctx context.Context, log *slog.Logger) (*models
 	return s, nil
 }
 
+// helpText is what -h asked for: printed on stdout, and the command ends
+// with exit code 0.
+type helpText string
+
+func (h helpText) Error() string { return string(h) }
+
 // parseFlags parses args, then fills every flag not given on the command
 // line from COUNTERSIGN_<NAME> (flags beat the environment), then runs the
 // validators. All problems are reported at once.
 func parseFlags(fs *flag.FlagSet, args []string, env envSource, validators ...func() []string) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			var b strings.Builder
+			fmt.Fprintf(&b, "Usage: countersign %s [flags]\n\nFlags (each can also be set as COUNTERSIGN_<FLAG>, e.g. --log-level as COUNTERSIGN_LOG_LEVEL; flags win):\n", fs.Name())
+			fs.SetOutput(&b)
+			fs.PrintDefaults()
+			return helpText(b.String())
+		}
 		return fmt.Errorf("%w: %v (see %s -h)", errUsage, err, fs.Name())
 	}
 	if fs.NArg() > 0 {

@@ -36,7 +36,7 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := osEnv{}
 	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	if len(args) > 0 && args[0] != "" && (args[0][0] != '-' || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -61,13 +61,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDesktop(ctx, args, env, stdout, stderr, defaultDesktopDeps())
 	case "version":
 		fmt.Fprintln(stdout, "countersign", versionString())
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:
 		fmt.Fprintf(stderr, "countersign: unknown command %q\n\n%s", cmd, usageText)
 		return 2
 	}
 	if err == nil {
+		return 0
+	}
+	var help helpText
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, string(help))
 		return 0
 	}
 	var exit exitError

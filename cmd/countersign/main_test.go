@@ -197,3 +197,24 @@ func TestClientsCreatePrintsSecretOnce(t *testing.T) {
 		t.Errorf("revoke: code %d %q", code, stderr.String())
 	}
 }
+
+// -h lists a command's flags on stdout and exits 0; --help alone lists the
+// commands.
+func TestHelpListsFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--help"}, "Commands:"},
+		{[]string{"-h"}, "Commands:"},
+		{[]string{"serve", "-h"}, "-addr string"},
+		{[]string{"seed", "demo", "-h"}, "-history"},
+		{[]string{"clients", "create", "--help"}, "-scope"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tc.args, strings.NewReader(""), &stdout, &stderr)
+		if code != 0 || !strings.Contains(stdout.String(), tc.want) || stderr.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q on stdout", tc.args, code, stdout.String(), stderr.String(), tc.want)
+		}
+	}
+}
