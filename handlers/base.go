@@ -26,6 +26,10 @@ import (
 // current user may see.
 const NavKey = "handlers.nav"
 
+// CanOpenKey is the context key of the current user's page check
+// (func(path string) bool), set by web's route check.
+const CanOpenKey = "handlers.canOpen"
+
 // Base holds what every page handler needs to render the layout.
 type Base struct {
 	Assets  *static.Assets
@@ -78,6 +82,9 @@ func (b *Base) Layout(c echo.Context, title string) views.LayoutData {
 	}
 	if nav, ok := c.Get(NavKey).([]views.NavItem); ok {
 		l.Nav = nav
+	}
+	if can, ok := c.Get(CanOpenKey).(func(string) bool); ok {
+		l.Open = can
 	}
 	return l
 }

@@ -45,7 +45,14 @@ type LayoutData struct {
 	Assets    AssetURLs
 	Version   string
 	RequestID string
+	// Open reports whether the user may open the page at a path (nil: no
+	// signed-in user).
+	Open func(path string) bool
 }
+
+// CanOpen reports whether the user may open the page at path; views link
+// only to such pages.
+func (l LayoutData) CanOpen(path string) bool { return l.Open != nil && l.Open(path) }
 
 // SignedIn reports whether a user is signed in.
 func (l LayoutData) SignedIn() bool { return l.UserID != 0 }

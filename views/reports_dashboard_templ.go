@@ -101,7 +101,7 @@ func Dashboard(p DashboardProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ReportTabs("/reports").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ReportTabs(p.Layout, "/reports").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -224,9 +224,32 @@ func (s *Server) authorize(p authz.Permission) echo.MiddlewareFunc {
 				return err
 			}
 			c.Set(handlers.NavKey, nav)
+			c.Set(handlers.CanOpenKey, func(path string) bool { return s.canOpen(user.ID, path) })
 			return next(c)
 		}
 	}
+}
+
+// canOpen reports whether the user passes the route check of the page at
+// path (the GET route it matches), so that views link only to pages the
+// user may open. The page may still refuse a particular object.
+func (s *Server) canOpen(userID uint, path string) bool {
+	segments := strings.Split(strings.Trim(strings.SplitN(path, "?", 2)[0], "/"), "/")
+	for _, r := range s.routes {
+		if r.method != http.MethodGet || !routeMatches(r.path, segments) {
+			continue
+		}
+		switch r.perm {
+		case authz.Public, authz.SignedIn:
+			return true
+		}
+		if r.perm.Object == authz.ObjClient {
+			return false
+		}
+		allowed, err := s.authz.CanAnywhere(userID, r.perm)
+		return err == nil && allowed
+	}
+	return false
 }
 
 // unauthenticated answers a request that needs a signed-in user.
