@@ -193,3 +193,30 @@ func Errors(err error) map[string]string {
 	}
 	return nil
 }
+
+// RoleLabels turns the layout's role codes ("governance@team:3", "admin@*")
+// into what a person reads: "governance in Payments", "admin in all teams".
+func RoleLabels(ctx context.Context, store *models.Store, roles []string) []string {
+	if len(roles) == 0 {
+		return roles
+	}
+	names := map[string]string{}
+	if teams, err := store.AllTeams(ctx); err == nil {
+		for _, t := range teams {
+			names["team:"+strconv.FormatUint(uint64(t.ID), 10)] = t.Name
+		}
+	}
+	out := make([]string, 0, len(roles))
+	for _, r := range roles {
+		role, domain, _ := strings.Cut(r, "@")
+		switch name, ok := names[domain]; {
+		case domain == "*":
+			out = append(out, role+" in all teams")
+		case ok:
+			out = append(out, role+" in "+name)
+		default:
+			out = append(out, role+" in "+domain)
+		}
+	}
+	return out
+}

@@ -32,7 +32,7 @@ func (h *Home) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.Home(views.HomeProps{Layout: l, Roles: l.Roles, Teams: counts.Teams,
+	return Render(c, http.StatusOK, views.Home(views.HomeProps{Layout: l, Roles: RoleLabels(c.Request().Context(), h.Store, l.Roles), Teams: counts.Teams,
 		Users: counts.Users, AuditEvents: counts.AuditEvents, Links: links, Attention: attention}))
 }
 

@@ -175,7 +175,7 @@ func (h *Sessions) List(c echo.Context) error {
 		return err
 	}
 	l := h.Layout(c, "Your account")
-	return Render(c, http.StatusOK, views.Sessions(views.SessionsProps{Layout: l, Current: sess.ID, Sessions: list, Roles: l.Roles}))
+	return Render(c, http.StatusOK, views.Sessions(views.SessionsProps{Layout: l, Current: sess.ID, Sessions: list, Roles: RoleLabels(c.Request().Context(), h.Store, l.Roles)}))
 }
 
 // End signs out one of the user's other sessions.

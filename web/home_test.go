@@ -33,3 +33,14 @@ func TestOverviewShowsWhatNeedsAttention(t *testing.T) {
 		t.Error("a user with no role sees figures")
 	}
 }
+
+// "Your roles" names the team, not its internal domain code.
+func TestHomeNamesTheTeamsOfRoles(t *testing.T) {
+	f := newFixture(t)
+	for role, want := range map[string]string{"governance": "governance in " + f.team.Name, "admin": "admin in all teams"} {
+		body := f.do(http.MethodGet, "/", f.session(f.users[role]), nil).Body.String()
+		if !strings.Contains(body, want) || strings.Contains(body, "@team:") || strings.Contains(body, "@*") {
+			t.Errorf("%s home: want %q and no role codes", role, want)
+		}
+	}
+}
