@@ -142,10 +142,17 @@ func (p Pager) AriaSort(key string) string {
 	}
 }
 
+// PastEnd reports whether the page asked for lies beyond the last one (an
+// old link to a list that has shrunk).
+func (p Pager) PastEnd() bool { return p.Total > 0 && p.Page > p.Pages }
+
 // Summary is the "21–40 of 130" text of a list.
 func (p Pager) Summary() string {
 	if p.Total == 0 {
 		return "No results"
+	}
+	if p.PastEnd() {
+		return fmt.Sprintf("Nothing on page %d: the list has %d results on %d pages", p.Page, p.Total, p.Pages)
 	}
 	first := int64((p.Page-1)*p.PerPage + 1)
 	last := first + int64(p.PerPage) - 1

@@ -301,3 +301,12 @@ func TestRolesGrantedElsewhereApplyWithoutWaiting(t *testing.T) {
 		t.Errorf("after the role was assigned elsewhere: %d, want 200", rec.Code)
 	}
 }
+
+// A page number past the end of a list says so and links to the last page.
+func TestPagePastTheEndSaysSo(t *testing.T) {
+	f := newFixture(t)
+	body := f.do(http.MethodGet, "/audit?page=999", f.session(f.users["auditor"]), nil).Body.String()
+	if !strings.Contains(body, "Nothing on page 999") || !strings.Contains(body, "Last page") {
+		t.Errorf("audit page 999: no past-the-end notice")
+	}
+}
