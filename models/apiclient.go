@@ -84,9 +84,7 @@ func (in *APIClientInput) Validate() error {
 	in.Name = strings.TrimSpace(in.Name)
 	in.WebhookURL = strings.TrimSpace(in.WebhookURL)
 	v := NewValidationError()
-	if in.Name == "" || len(in.Name) > 120 {
-		v.Add("name", "Enter a name of at most 120 characters.")
-	}
+	v.checkName(in.Name, 120, "")
 	if in.TeamID == 0 {
 		v.Add("team", "Choose the team whose servers the client may ask about.")
 	}

@@ -59,9 +59,7 @@ func (in *CredentialInput) Normalize() {
 // the secret.
 func (in CredentialInput) Validate() error {
 	v := NewValidationError()
-	if in.Name == "" || len(in.Name) > 200 {
-		v.Add("name", "Enter a name of at most 200 characters, like billing-prod stripe key.")
-	}
+	v.checkName(in.Name, 200, "billing-prod stripe key")
 	if in.TeamID == 0 {
 		v.Add("team", "Choose the team that owns the credential.")
 	}

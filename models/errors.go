@@ -2,8 +2,10 @@ package models
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sentinel errors returned by the Store and the domain rules. The HTTP error
@@ -83,4 +85,17 @@ func AsValidation(err error) (*ValidationError, bool) {
 		return v, true
 	}
 	return nil, false
+}
+
+// checkName adds the problem of a required name to v: missing, or longer
+// than max characters. example, if any, shows what a good name looks like.
+func (v *ValidationError) checkName(name string, max int, example string) {
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0 && example != "":
+		v.Add("name", "Enter a name, like "+example+".")
+	case n == 0:
+		v.Add("name", "Enter a name.")
+	case n > max:
+		v.Add("name", fmt.Sprintf("Use at most %d characters (this name has %d).", max, n))
+	}
 }

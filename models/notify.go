@@ -62,9 +62,7 @@ func (in *NotificationChannelInput) Validate() error {
 	if in.TeamID == 0 {
 		v.Add("team", "Choose a team.")
 	}
-	if in.Name == "" || len(in.Name) > 120 {
-		v.Add("name", "Enter a name of at most 120 characters.")
-	}
+	v.checkName(in.Name, 120, "")
 	if in.Kind != ChannelWebhook && in.Kind != ChannelSlack {
 		v.Add("kind", "Choose webhook (generic JSON) or slack.")
 	}

@@ -132,9 +132,7 @@ func (in ReviewRuleInput) Validate() error {
 	if in.TeamID == 0 {
 		v.Add("team", "Choose the team whose calls the rule governs.")
 	}
-	if in.Name == "" || len(in.Name) > 120 {
-		v.Add("name", "Enter a name of at most 120 characters.")
-	}
+	v.checkName(in.Name, 120, "")
 	if in.ServerID != 0 && in.ServerPattern != "" {
 		v.Add("server_pattern", "Choose a server or a slug pattern, not both.")
 	}

@@ -52,9 +52,7 @@ func (in ServerInput) Validate() error {
 	if !ValidSlug(in.Slug) {
 		v.Add("slug", "Use 1–64 lower-case letters, digits and dashes, like billing-prod.")
 	}
-	if in.Name == "" || len(in.Name) > 120 {
-		v.Add("name", "Enter a name of at most 120 characters.")
-	}
+	v.checkName(in.Name, 120, "")
 	if len(in.Description) > 2000 {
 		v.Add("description", "Use at most 2000 characters.")
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -233,5 +234,18 @@ func TestSecretFreeDatabaseFiles(t *testing.T) {
 		if bytes.Contains(b, []byte("plaintext-password-123")) {
 			t.Errorf("%s holds the plaintext password", name)
 		}
+	}
+}
+
+// A missing name and a long one get their own messages.
+func TestNameProblemsAreNamed(t *testing.T) {
+	s := modeltest.OpenSQLite(t, nil)
+	_, err := s.CreateTeam(ctx, modeltest.Admin, models.TeamInput{Slug: "ops", Name: ""})
+	if v, ok := models.AsValidation(err); !ok || v.Fields["name"] != "Enter a name." {
+		t.Errorf("empty name: %v", err)
+	}
+	_, err = s.CreateTeam(ctx, modeltest.Admin, models.TeamInput{Slug: "ops", Name: strings.Repeat("é", 121)})
+	if v, ok := models.AsValidation(err); !ok || v.Fields["name"] != "Use at most 120 characters (this name has 121)." {
+		t.Errorf("long name: %v", err)
 	}
 }
