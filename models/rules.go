@@ -259,7 +259,7 @@ func reachText(s Server) string {
 func allowedText(p EffectivePolicy) string {
 	names := make([]string, 0, len(p.Entries))
 	for _, e := range p.Entries {
-		names = append(names, string(e.KeyType))
+		names = append(names, e.KeyType.Label())
 	}
 	return strings.Join(names, ", ")
 }

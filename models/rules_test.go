@@ -61,7 +61,7 @@ func TestEvaluateFindingsRules(t *testing.T) {
 				if fs[0].Severity != SeverityHigh || !strings.Contains(fs[0].Detail, "performs writes") {
 					t.Errorf("CS-001 = %+v", fs[0])
 				}
-				if !strings.Contains(fs[1].Detail, "allowed: oauth_delegated") {
+				if !strings.Contains(fs[1].Detail, "allowed: OAuth (user-delegated)") {
 					t.Errorf("CS-006 detail = %q", fs[1].Detail)
 				}
 			}},
