@@ -64,7 +64,7 @@ func (h *Home) attention(c echo.Context) ([]views.AttentionItem, error) {
 			return nil, err
 		}
 		out = append(out,
-			views.AttentionItem{Label: "Rotations overdue", Value: overdue.Total, URL: "/credentials?overdue=1", Alarm: overdue.Total > 0},
+			views.AttentionItem{Label: "Rotations past due", Value: overdue.Total, URL: "/credentials?overdue=1", Alarm: overdue.Total > 0},
 			views.AttentionItem{Label: "Credentials sharing a secret", Value: reused.Total, URL: "/credentials?reused=1", Alarm: reused.Total > 0})
 	}
 	if scope, err := h.Scope(c, ReviewsDecide); err != nil {
