@@ -150,7 +150,7 @@ func (h *Sessions) Login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.Limiter.Succeeded(email)
+	h.Limiter.Succeeded(email, c.RealIP())
 	if err := h.Auth.SignIn(c, user); err != nil {
 		return err
 	}

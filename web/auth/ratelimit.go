@@ -15,7 +15,8 @@ type LoginLimiter struct {
 
 	// AccountFailures is how many failed attempts lock an account for Window.
 	AccountFailures int
-	// AddressAttempts is how many attempts one address may make per Window.
+	// AddressAttempts is how many failed attempts one address may make per
+	// Window (an attempt in progress counts until it succeeds).
 	AddressAttempts int
 	Window          time.Duration
 
@@ -28,8 +29,8 @@ type window struct {
 	count int
 }
 
-// NewLoginLimiter returns a limiter: 5 failures per account and 30 attempts
-// per address in 15 minutes.
+// NewLoginLimiter returns a limiter: 5 failures per account and 30 failed
+// attempts per address in 15 minutes.
 func NewLoginLimiter(now func() time.Time) *LoginLimiter {
 	if now == nil {
 		now = time.Now
@@ -65,11 +66,17 @@ func (l *LoginLimiter) Failed(account string) {
 	l.current(l.accounts, account, l.now()).count++
 }
 
-// Succeeded clears the account's failures.
-func (l *LoginLimiter) Succeeded(account string) {
+// Succeeded clears the account's failures and gives the address its
+// attempt back: only failures spend an address's budget, so that people
+// behind one address (an office, a proxy) who sign in correctly never lock
+// each other out.
+func (l *LoginLimiter) Succeeded(account, address string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.accounts, strings.ToLower(strings.TrimSpace(account)))
+	if w, ok := l.addresses[address]; ok && w.count > 0 {
+		w.count--
+	}
 }
 
 func (l *LoginLimiter) current(m map[string]*window, key string, now time.Time) *window {
