@@ -214,6 +214,16 @@ func parseRuleForm(c echo.Context) (views.ReviewRuleForm, models.ReviewRuleInput
 	number("grant_max_uses", f.GrantMaxUses, &in.GrantMaxUses)
 	duration("request_ttl", f.RequestTTL, &in.RequestTTL)
 	duration("grant_ttl", f.GrantTTL, &in.GrantTTL)
+	if len(f.Errors) > 0 {
+		// Report the rule's other problems too, all in one answer.
+		if v, ok := models.AsValidation(in.Validate()); ok {
+			for field, msg := range v.Fields {
+				if _, taken := f.Errors[field]; !taken {
+					f.Errors[field] = msg
+				}
+			}
+		}
+	}
 	return f, in
 }
 

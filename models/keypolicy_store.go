@@ -81,6 +81,12 @@ func (in AllowedKeyTypeInput) Validate(opts ScheduleOptions) error {
 			var se *ScheduleError
 			if errors.As(err, &se) && se.Field == "zone" {
 				v.Add("rotation_tz", se.Message)
+				// Check the schedule on its own too, so that both problems
+				// are reported at once.
+				var spec *ScheduleError
+				if _, err := ParseRotationSchedule(in.RotationSpec, "", opts); errors.As(err, &spec) {
+					v.Add("rotation_spec", spec.Message)
+				}
 			} else if se != nil {
 				v.Add("rotation_spec", se.Message)
 			} else {

@@ -65,6 +65,17 @@ func TestAllowedKeyTypeInputValidate(t *testing.T) {
 	}
 }
 
+// A bad time zone does not hide a bad schedule: both are reported at once.
+func TestKeyTypeZoneAndScheduleProblemsTogether(t *testing.T) {
+	in := keyTypeInput(models.KeyScopedAPIKey, 90)
+	in.RotationSpec, in.RotationTZ = "61 3 * * *", "Mars/Olympus"
+	in.Normalize()
+	v, _ := models.AsValidation(in.Validate(models.ScheduleOptions{}))
+	if v == nil || !v.Has("rotation_tz") || !v.Has("rotation_spec") {
+		t.Fatalf("want messages on rotation_tz and rotation_spec, got %v", v)
+	}
+}
+
 func TestKeyTypeScopesKeepCase(t *testing.T) {
 	in := keyTypeInput(models.KeyScopedAPIKey, 90)
 	in.Normalize()

@@ -358,6 +358,9 @@ func TestReviewRulesAdmin(t *testing.T) {
 	if rec.Code != http.StatusUnprocessableEntity || doc.Find("#grant_ttl-error").Length() != 1 {
 		t.Fatalf("bad rule: %d", rec.Code)
 	}
+	if doc.Find("#approvals_needed-error").Length() != 1 { // reported together with the duration, not after it
+		t.Errorf("the approvals problem waits for the duration to be fixed")
+	}
 	if v, _ := doc.Find("#name").Attr("value"); v != "transfers need two" {
 		t.Errorf("name not kept: %q", v)
 	}
