@@ -158,6 +158,10 @@ func TestBrowserSignInAndMainPages(t *testing.T) {
 	if value != "Bad" {
 		t.Errorf("name not kept after a 422: %q", value)
 	}
+	focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ''`))
+	if err != nil || focused != "slug" {
+		t.Errorf("after a 422 the focus is on %q (%v), want the first field to fix, #slug", focused, err)
+	}
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		for _, e := range errs {
 			if !strings.Contains(e, "422") { // the browser logs the 422 response itself

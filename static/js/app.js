@@ -79,4 +79,18 @@
   document.addEventListener('htmx:sendError', function () {
     showError('', 'Countersign could not be reached. Check your connection and try again.');
   });
+
+  // A form that came back with errors: put the keyboard on the first field
+  // to fix (screen readers then read its message, tied by aria-describedby).
+  function focusFirstInvalid(root) {
+    var field = root.querySelector('main [aria-invalid="true"], [aria-invalid="true"]');
+    if (field && typeof field.focus === 'function') {
+      field.focus();
+    }
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', function () { focusFirstInvalid(document); });
+  } else {
+    focusFirstInvalid(document);
+  }
 }());
