@@ -154,7 +154,6 @@ func (s *Store) reviewTargets(ctx context.Context) ([]reviewTarget, error) {
 var (
 	historySubjects  = []string{"support-bot", "billing-agent", "ops-copilot", "data-steward-agent"}
 	historyOnBehalf  = []string{"ana@example.com", "li.wei@example.com", "sam.ops@example.com", "noor@example.com"}
-	historyRules     = []string{"Refunds and credits", "Destructive tools in prod", "", "Customer data changes"}
 	historyDeadlines = []time.Duration{30 * time.Minute, time.Hour, time.Hour, 4 * time.Hour}
 )
 
@@ -177,7 +176,7 @@ func genReviews(rng *rand.Rand, n int, from, to, now time.Time, targets []review
 		r := ReviewRequest{PublicID: fmt.Sprintf("%s%08d", prefix, seq+i), TeamID: tg.TeamID, Subject: historySubjects[k], SubjectType: "agent",
 			OnBehalfOf: historyOnBehalf[rng.IntN(len(historyOnBehalf))], ServerID: tg.ServerID, ToolID: tg.ToolID, EnvironmentID: tg.EnvironmentID,
 			ArgumentDigest: hex.EncodeToString(digest[:]), ArgumentSummary: `{"generated":"history"}`, Justification: "generated history",
-			TaskID: fmt.Sprintf("T-%d", 1000+seq+i), Risk: tg.Risk, RuleName: historyRules[rng.IntN(len(historyRules))], ApprovalsNeeded: 1,
+			TaskID: fmt.Sprintf("T-%d", 1000+seq+i), Risk: tg.Risk, ApprovalsNeeded: 1, // held by the default for their risk: the seed makes no rules
 			ApproverRole: RoleApprover, GrantTTLSeconds: 300, GrantMaxUses: 1, Deadline: deadline, CreatedAt: created, Status: ReviewPending}
 		// Time to decision: log-normal around ten minutes.
 		took := time.Duration(math.Exp(math.Log(float64(10*time.Minute))+1.1*rng.NormFloat64())).Truncate(time.Second) + 20*time.Second
