@@ -144,6 +144,16 @@ func TestSeedDemoHistoryAndScaleReviews(t *testing.T) {
 	if !strings.Contains(stdout.String(), "back-filled 30 days") {
 		t.Errorf("seed output: %q", stdout.String())
 	}
+	// The findings already reflect the back-filled rotations.
+	s, err := models.Open(context.Background(), models.Options{DSN: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.RecomputeFindings(context.Background())
+	s.Close()
+	if err != nil || res.Opened+res.Resolved+res.Updated != 0 {
+		t.Errorf("findings were stale after seed demo --history: %+v %v", res, err)
+	}
 	stdout.Reset()
 	if code := run(context.Background(), []string{"seed", "scale", "--servers", "20", "--credentials", "40", "--reviews", "300", "--audit", "500",
 		"--database", db}, nil, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "300 review requests") {

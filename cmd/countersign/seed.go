@@ -73,6 +73,11 @@ func cmdSeed(ctx context.Context, args []string, env envSource, stdout, stderr i
 	}
 	fmt.Fprintf(stdout, "back-filled %d days: %d review requests, %d decisions, %d rotations, %d compliance snapshots (past inventory figures are generated; review and rotation figures are computed)\n",
 		hist.Days, hist.Reviews, hist.Decisions, hist.Rotations, hist.Snapshots)
+	// The back-filled rotations change due dates: findings follow at once,
+	// not at the next scheduled recompute.
+	if _, err := store.RecomputeFindings(ctx); err != nil {
+		return fmt.Errorf("recompute findings after the history: %w", err)
+	}
 	return nil
 }
 
