@@ -302,17 +302,25 @@ func (g *Gateway) view(req *request) *builtServer {
 func (g *Gateway) refreshLater(req *request) {
 	g.mu.Lock()
 	b, ok := g.servers[serverKey{slug: req.server.Slug, clientID: req.client.ID}]
-	closed := g.closed
 	g.mu.Unlock()
-	if !ok || closed || !b.mu.TryLock() {
-		return // no view yet, closing, or being rebuilt right now
+	if !ok || !b.mu.TryLock() {
+		return // no view yet, or being rebuilt right now
 	}
 	stale := b.stale(g.store.PolicyGeneration())
 	b.mu.Unlock()
 	if !stale || !b.refreshing.CompareAndSwap(false, true) {
 		return
 	}
+	// Counted under mu, so that Close, which sets closed under mu before
+	// it waits, either sees this refresh or prevents it.
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		b.refreshing.Store(false)
+		return
+	}
 	g.refreshes.Add(1)
+	g.mu.Unlock()
 	go func() {
 		defer g.refreshes.Done()
 		defer b.refreshing.Store(false)
