@@ -151,15 +151,29 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 // pageAbove is the nearest page (a GET route) above path: /reviews/7/deny →
 // /reviews/7; "/" when there is none.
 func (s *Server) pageAbove(path string) string {
-	segments := strings.Split(strings.Trim(path, "/"), "/")
+	segments := pathSegments(path)
 	for n := len(segments) - 1; n > 0; n-- {
-		for _, r := range s.routes {
-			if r.method == http.MethodGet && routeMatches(r.path, segments[:n]) {
-				return "/" + strings.Join(segments[:n], "/")
-			}
+		if _, ok := s.pageRoute(segments[:n]); ok {
+			return "/" + strings.Join(segments[:n], "/")
 		}
 	}
 	return "/"
+}
+
+// pathSegments splits a path (its query dropped) into segments.
+func pathSegments(path string) []string {
+	path, _, _ = strings.Cut(path, "?")
+	return strings.Split(strings.Trim(path, "/"), "/")
+}
+
+// pageRoute is the GET route whose pattern matches the path segments.
+func (s *Server) pageRoute(segments []string) (route, bool) {
+	for _, r := range s.routes {
+		if r.method == http.MethodGet && routeMatches(r.path, segments) {
+			return r, true
+		}
+	}
+	return route{}, false
 }
 
 // routeMatches reports whether an Echo route pattern ("/reviews/:id")

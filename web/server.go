@@ -234,22 +234,25 @@ func (s *Server) authorize(p authz.Permission) echo.MiddlewareFunc {
 // path (the GET route it matches), so that views link only to pages the
 // user may open. The page may still refuse a particular object.
 func (s *Server) canOpen(userID uint, path string) bool {
-	segments := strings.Split(strings.Trim(strings.SplitN(path, "?", 2)[0], "/"), "/")
-	for _, r := range s.routes {
-		if r.method != http.MethodGet || !routeMatches(r.path, segments) {
-			continue
-		}
-		switch r.perm {
-		case authz.Public, authz.SignedIn:
-			return true
-		}
-		if r.perm.Object == authz.ObjClient {
-			return false
-		}
-		allowed, err := s.authz.CanAnywhere(userID, r.perm)
-		return err == nil && allowed
+	r, ok := s.pageRoute(pathSegments(path))
+	if !ok {
+		return false
 	}
-	return false
+	allowed, err := s.userPasses(userID, r.perm)
+	return err == nil && allowed
+}
+
+// userPasses reports whether a signed-in user passes a route's permission
+// check (from the loaded policy; authorize also reloads it once before a
+// refusal).
+func (s *Server) userPasses(userID uint, p authz.Permission) (bool, error) {
+	switch {
+	case p == authz.Public || p == authz.SignedIn:
+		return true, nil
+	case p.Object == authz.ObjClient:
+		return false, nil // API clients' routes, never a person's
+	}
+	return s.authz.CanAnywhere(userID, p)
 }
 
 // unauthenticated answers a request that needs a signed-in user.
@@ -279,14 +282,12 @@ func (s *Server) navigation(c echo.Context, userID uint) ([]views.NavItem, error
 		if r.nav == "" {
 			continue
 		}
-		if r.perm != authz.SignedIn {
-			ok, err := s.authz.CanAnywhere(userID, r.perm)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
-			}
+		ok, err := s.userPasses(userID, r.perm)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
 		}
 		active := path == r.path || (r.path != "/" && strings.HasPrefix(path, r.path+"/"))
 		item := views.NavItem{Label: r.nav, URL: r.path, Active: active}
