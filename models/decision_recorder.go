@@ -2,9 +2,9 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -28,11 +28,6 @@ type decisionRecorder struct {
 	closed  bool
 	// callers counts the record calls in progress, for shutdown.
 	callers sync.WaitGroup
-	// inserts are the prepared multi-row INSERTs by row count (SQLite),
-	// made by leaders as needed and reused; leaders follow one another (mu
-	// and the hand-over order them), so only one touches them at a time.
-	// (On PostgreSQL, pgx caches the statements itself.)
-	inserts map[int]*sql.Stmt
 }
 
 type pendingRecord struct {
@@ -123,33 +118,15 @@ func (r *decisionRecorder) write(batch []*pendingRecord) error {
 // writeSQLite inserts the batch with one multi-row INSERT, a transaction
 // of its own: SQLite runs one statement much faster than one per row, and
 // the single writer gives the rows consecutive ids ending at the last
-// insert id.
+// insert id. (The statement is not prepared: the pure-Go driver parses it
+// on every run anyway.)
 func (r *decisionRecorder) writeSQLite(batch []*pendingRecord) error {
-	ctx := context.Background()
-	stmt := r.inserts[len(batch)]
-	if stmt == nil {
-		var q strings.Builder
-		q.WriteString("INSERT INTO decisions (" + decisionColumns + ") VALUES ")
-		for i := range batch {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		}
-		prepared, err := r.store.SQLDB().PrepareContext(ctx, q.String())
-		if err != nil {
-			return fmt.Errorf("record decisions: %w", err)
-		}
-		if r.inserts == nil {
-			r.inserts = map[int]*sql.Stmt{}
-		}
-		r.inserts[len(batch)], stmt = prepared, prepared
-	}
 	args := make([]any, 0, len(batch)*16)
 	for _, p := range batch {
 		args = append(args, recordArgs(p.rec)...)
 	}
-	res, err := stmt.ExecContext(ctx, args...)
+	res, err := r.store.SQLDB().ExecContext(context.Background(),
+		"INSERT INTO decisions ("+decisionColumns+") VALUES "+valueRows(len(batch), 16, false), args...)
 	if err != nil {
 		return fmt.Errorf("record %d decision(s): %w", len(batch), err)
 	}
@@ -164,6 +141,30 @@ func (r *decisionRecorder) writeSQLite(batch []*pendingRecord) error {
 	return nil
 }
 
+// valueRows is the VALUES list of a multi-row INSERT: rows groups of cols
+// placeholders, ? (SQLite) or numbered $1, $2, … (PostgreSQL).
+func valueRows(rows, cols int, numbered bool) string {
+	var q strings.Builder
+	for i := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				q.WriteString(", ")
+			}
+			if numbered {
+				q.WriteString("$" + strconv.Itoa(i*cols+c+1))
+			} else {
+				q.WriteByte('?')
+			}
+		}
+		q.WriteByte(')')
+	}
+	return q.String()
+}
+
 // writePostgres inserts a lone record with one INSERT … RETURNING id, and
 // a batch in one transaction: it reserves the batch's ids from the table's
 // sequence, inserts every row with its id in one statement, and commits.
@@ -173,8 +174,8 @@ func (r *decisionRecorder) writePostgres(batch []*pendingRecord) error {
 	ctx := context.Background()
 	if len(batch) == 1 {
 		var id int64
-		err := r.store.SQLDB().QueryRowContext(ctx, "INSERT INTO decisions ("+decisionColumns+") VALUES "+
-			"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id", recordArgs(batch[0].rec)...).Scan(&id)
+		err := r.store.SQLDB().QueryRowContext(ctx, "INSERT INTO decisions ("+decisionColumns+") VALUES "+valueRows(1, 16, true)+
+			" RETURNING id", recordArgs(batch[0].rec)...).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("record decision: %w", err)
 		}
@@ -202,25 +203,12 @@ func (r *decisionRecorder) writePostgres(batch []*pendingRecord) error {
 	if err := rows.Err(); err != nil || len(ids) != len(batch) {
 		return fmt.Errorf("reserve %d decision id(s): got %d: %v", len(batch), len(ids), err)
 	}
-	var q strings.Builder
-	q.WriteString("INSERT INTO decisions (id, " + decisionColumns + ") VALUES ")
 	args := make([]any, 0, len(batch)*17)
 	for i, p := range batch {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteByte('(')
-		for c := range 17 {
-			if c > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "$%d", len(args)+c+1)
-		}
-		q.WriteByte(')')
 		args = append(args, ids[i])
 		args = append(args, recordArgs(p.rec)...)
 	}
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO decisions (id, "+decisionColumns+") VALUES "+valueRows(len(batch), 17, true), args...); err != nil {
 		return fmt.Errorf("record %d decision(s): %w", len(batch), err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -242,7 +230,4 @@ func (r *decisionRecorder) shutdown() {
 	r.closed = true
 	r.mu.Unlock()
 	r.callers.Wait()
-	for _, stmt := range r.inserts {
-		_ = stmt.Close()
-	}
 }
