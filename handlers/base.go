@@ -76,9 +76,6 @@ func (b *Base) Layout(c echo.Context, title string) views.LayoutData {
 	}
 	if u, ok := auth.CurrentUser(c); ok {
 		l.UserID, l.UserName, l.UserEmail = u.ID, u.Name, u.Email
-		if b.Authz != nil {
-			l.Roles = b.Authz.RolesOf(u.ID)
-		}
 	}
 	if nav, ok := c.Get(NavKey).([]views.NavItem); ok {
 		l.Nav = nav
@@ -194,29 +191,20 @@ func Errors(err error) map[string]string {
 	return nil
 }
 
-// RoleLabels turns the layout's role codes ("governance@team:3", "admin@*")
-// into what a person reads: "governance in Payments", "admin in all teams".
-func RoleLabels(ctx context.Context, store *models.Store, roles []string) []string {
-	if len(roles) == 0 {
-		return roles
+// RoleLabels lists the user's roles as people read them: "governance in
+// Payments", "admin in all teams".
+func RoleLabels(ctx context.Context, store *models.Store, userID uint) ([]string, error) {
+	assignments, err := store.RolesOfUser(ctx, userID)
+	if err != nil {
+		return nil, err
 	}
-	names := map[string]string{}
-	if teams, err := store.AllTeams(ctx); err == nil {
-		for _, t := range teams {
-			names["team:"+strconv.FormatUint(uint64(t.ID), 10)] = t.Name
+	out := make([]string, 0, len(assignments))
+	for _, a := range assignments {
+		where := "all teams"
+		if a.Team != nil {
+			where = a.Team.Name
 		}
+		out = append(out, string(a.Role)+" in "+where)
 	}
-	out := make([]string, 0, len(roles))
-	for _, r := range roles {
-		role, domain, _ := strings.Cut(r, "@")
-		switch name, ok := names[domain]; {
-		case domain == "*":
-			out = append(out, role+" in all teams")
-		case ok:
-			out = append(out, role+" in "+name)
-		default:
-			out = append(out, role+" in "+domain)
-		}
-	}
-	return out
+	return out, nil
 }

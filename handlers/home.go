@@ -32,7 +32,11 @@ func (h *Home) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.Home(views.HomeProps{Layout: l, Roles: RoleLabels(c.Request().Context(), h.Store, l.Roles), Teams: counts.Teams,
+	roles, err := RoleLabels(ctx, h.Store, l.UserID)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.Home(views.HomeProps{Layout: l, Roles: roles, Teams: counts.Teams,
 		Users: counts.Users, AuditEvents: counts.AuditEvents, Links: links, Attention: attention}))
 }
 

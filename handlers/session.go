@@ -174,8 +174,12 @@ func (h *Sessions) List(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	l := h.Layout(c, "Your account")
-	return Render(c, http.StatusOK, views.Sessions(views.SessionsProps{Layout: l, Current: sess.ID, Sessions: list, Roles: RoleLabels(c.Request().Context(), h.Store, l.Roles)}))
+	roles, err := RoleLabels(c.Request().Context(), h.Store, user.ID)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.Sessions(views.SessionsProps{Layout: h.Layout(c, "Your account"), Current: sess.ID,
+		Sessions: list, Roles: roles}))
 }
 
 // End signs out one of the user's other sessions.

@@ -37,7 +37,6 @@ type LayoutData struct {
 	UserID    uint
 	UserName  string
 	UserEmail string
-	Roles     []string
 	Nav       []NavItem
 	CSRF      string
 	Flashes   []Flash

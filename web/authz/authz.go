@@ -234,24 +234,3 @@ func (a *Authorizer) CanAnywhere(userID uint, p Permission) (bool, error) {
 	d, err := a.DomainsWith(userID, p)
 	return len(d) > 0, err
 }
-
-// RolesOf lists "role@domain" strings held by a user (for display).
-func (a *Authorizer) RolesOf(userID uint) []string {
-	a.mu.RLock()
-	e := a.enforcer
-	held := a.domains[userID]
-	a.mu.RUnlock()
-	var out []string
-	seen := map[string]bool{}
-	for _, d := range held {
-		if seen[d] {
-			continue
-		}
-		seen[d] = true
-		for _, r := range e.GetRolesForUserInDomain(subject(userID), d) {
-			out = append(out, strings.TrimPrefix(r, "role:")+"@"+d)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
