@@ -8,6 +8,7 @@ import (
 	"github.com/countersign/countersign/models"
 	"github.com/countersign/countersign/views"
 	"github.com/countersign/countersign/web/auth"
+	"github.com/countersign/countersign/web/gateway"
 	"github.com/labstack/echo/v4"
 )
 
@@ -15,6 +16,8 @@ import (
 type Servers struct {
 	*Base
 	Store *models.Store
+	// Gateway tells how the MCP gateway reaches a server's upstream.
+	Gateway *gateway.Gateway
 }
 
 // List shows servers the user may see, with filters, or exports them.
@@ -225,7 +228,16 @@ func (h *Servers) Show(c echo.Context) error {
 	return Render(c, http.StatusOK, views.ServerDetail(views.ServerDetailProps{Layout: h.Layout(c, srv.Name), Server: srv,
 		Tools: rows, Policy: models.EffectiveKeyPolicy(srv, entries), KeyPolicy: models.BuildKeyPolicyView(srv, entries, srv.Environment.Name),
 		Credentials: creds, Findings: findings,
-		Audit: history, CanWrite: canWrite}))
+		Audit: history, CanWrite: canWrite, Gateway: h.gatewayInfo(c, srv)}))
+}
+
+// gatewayInfo is the gateway's address for a server and where its
+// upstream credential comes from (never the credential).
+func (h *Servers) gatewayInfo(c echo.Context, srv models.Server) views.GatewayInfo {
+	u := h.Gateway.Describe(srv)
+	return views.GatewayInfo{ProxyURL: BaseURL(c) + gateway.ResourcePath(srv.Slug), Supported: u.Supported,
+		Source: u.Source, Header: u.Header, Problem: u.Problem, TokenVar: gateway.CredentialEnv(srv.Slug),
+		FileVar: gateway.CredentialFileEnv(srv.Slug), HeaderVar: gateway.HeaderEnv(srv.Slug)}
 }
 
 // Edit shows the edit form.

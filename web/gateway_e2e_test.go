@@ -21,20 +21,27 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// upstreamMCP is a small MCP server (go-sdk, Streamable HTTP) with a
-// read-only tool and a destructive tool that counts its executions. It
-// records the Authorization headers it receives.
+// upstreamMCP is a small MCP server (go-sdk, Streamable HTTP or SSE) with
+// a read-only tool and a destructive tool that counts its executions. It
+// records the values of the credential header it receives (Authorization
+// unless told otherwise).
 type upstreamMCP struct {
 	srv     *httptest.Server
 	server  *mcp.Server
 	deletes atomic.Int64
 	reads   atomic.Int64
 	mu      sync.Mutex
+	header  string
 	auth    map[string]bool
 }
 
 func newUpstreamMCP(t testing.TB) *upstreamMCP {
-	u := &upstreamMCP{auth: map[string]bool{}}
+	return newUpstreamMCPWith(t, models.TransportStreamableHTTP, "Authorization")
+}
+
+// newUpstreamMCPWith serves the upstream on a transport, recording header.
+func newUpstreamMCPWith(t testing.TB, transport models.Transport, header string) *upstreamMCP {
+	u := &upstreamMCP{auth: map[string]bool{}, header: header}
 	s := mcp.NewServer(&mcp.Implementation{Name: "ops-upstream", Version: "1.0"}, nil)
 	type statusIn struct {
 		Service string `json:"service"`
@@ -58,14 +65,20 @@ func newUpstreamMCP(t testing.TB) *upstreamMCP {
 				map[string]any{"executions": n}, nil
 		})
 	u.server = s
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil)
+	var h http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil)
+	if transport == models.TransportSSE {
+		h = mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return s }, nil)
+	}
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
-		u.auth[r.Header.Get("Authorization")] = true
+		u.auth[r.Header.Get(u.header)] = true
 		u.mu.Unlock()
 		h.ServeHTTP(w, r)
 	}))
-	t.Cleanup(u.srv.Close)
+	t.Cleanup(func() {
+		u.srv.CloseClientConnections() // an SSE session's event stream stays open
+		u.srv.Close()
+	})
 	return u
 }
 
@@ -105,9 +118,15 @@ func gatewayClient(t testing.TB, base, slug, token string, opts *mcp.ClientOptio
 // the prod environment at endpoint.
 func (e *runtimeE2E) prodServer(t testing.TB, slug, name, endpoint string, writeActions bool) {
 	t.Helper()
+	e.prodServerOn(t, models.TransportStreamableHTTP, slug, name, endpoint, writeActions)
+}
+
+// prodServerOn is prodServer with the upstream's transport.
+func (e *runtimeE2E) prodServerOn(t testing.TB, transport models.Transport, slug, name, endpoint string, writeActions bool) {
+	t.Helper()
 	prod, _ := e.store.EnvironmentByName(context.Background(), "prod")
 	if _, err := e.store.CreateServer(context.Background(), modeltest.Admin, models.ServerInput{Slug: slug, Name: name,
-		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: models.TransportStreamableHTTP, Endpoint: endpoint,
+		TeamID: e.team.ID, EnvironmentID: prod.ID, Transport: transport, Endpoint: endpoint,
 		Status: models.ServerActive, WriteActions: writeActions}); err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		users:    &handlers.Users{Base: s.base, Store: store},
 		teams:    &handlers.Teams{Base: s.base, Store: store},
 		audit:    &handlers.Audit{Base: s.base, Store: store},
-		servers:  &handlers.Servers{Base: s.base, Store: store},
+		servers:  &handlers.Servers{Base: s.base, Store: store, Gateway: s.gateway},
 		tools:    &handlers.Tools{Base: s.base, Store: store},
 		findings: &handlers.Findings{Base: s.base, Store: store},
 		keyTypes: &handlers.KeyTypes{Base: s.base, Store: store},

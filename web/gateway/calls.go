@@ -154,11 +154,7 @@ func (g *Gateway) upstream(ctx context.Context, srv models.Server) (*mcp.ClientS
 		return cs, nil
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "countersign-gateway", Version: g.opts.Version}, nil)
-	transport := &mcp.StreamableClientTransport{Endpoint: srv.Endpoint, DisableStandaloneSSE: true, MaxRetries: -1,
-		HTTPClient: g.upstreamHTTP(srv)}
-	connectCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-	cs, err := client.Connect(connectCtx, transport, nil)
+	cs, err := connect(ctx, client, g.transportTo(srv))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", srv.Endpoint, err)
 	}
@@ -169,6 +165,28 @@ func (g *Gateway) upstream(ctx context.Context, srv models.Server) (*mcp.ClientS
 		return existing, nil
 	}
 	g.upstreams[srv.ID] = cs
+	return cs, nil
+}
+
+// connectTimeout bounds the connection and handshake with an upstream.
+const connectTimeout = 15 * time.Second
+
+// connect opens a client session with an upstream on behalf of a request:
+// the session outlives the request (an SSE upstream's event stream lives
+// as long as the context it was opened with), the handshake does not
+// outlast connectTimeout.
+func connect(ctx context.Context, client *mcp.Client, t mcp.Transport) (*mcp.ClientSession, error) {
+	sessionCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	timer := time.AfterFunc(connectTimeout, cancel)
+	cs, err := client.Connect(sessionCtx, t, nil)
+	if !timer.Stop() && err == nil { // the handshake finished as time ran out
+		_ = cs.Close()
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	return cs, nil
 }
 
@@ -202,22 +220,6 @@ func (g *Gateway) Close() {
 	for _, sid := range sids {
 		g.endSession(sid)
 	}
-}
-
-// credentialTransport sets the upstream credential on every request and
-// strips anything that came from the caller.
-type credentialTransport struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (t credentialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Del("Authorization")
-	if t.token != "" {
-		r.Header.Set("Authorization", "Bearer "+t.token)
-	}
-	return t.base.RoundTrip(r)
 }
 
 // definitionOf turns an upstream tool into the inventory's definition.

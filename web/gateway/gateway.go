@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +52,8 @@ type Gateway struct {
 	upstreams map[uint]*mcp.ClientSession           // by server id
 	sessions  map[string]*sessionInfo               // client sessions, by Mcp-Session-Id
 	closed    bool
+	// credentials reads the upstream credentials (upstream.go).
+	credentials credentials
 	// refreshes counts the background refreshes of views (refreshLater).
 	refreshes sync.WaitGroup
 }
@@ -104,13 +105,6 @@ func New(store *models.Store, opts Options) *Gateway {
 		servers: map[serverKey]*builtServer{}, upstreams: map[uint]*mcp.ClientSession{}, sessions: map[string]*sessionInfo{}}
 }
 
-// CredentialEnv is the environment variable holding the upstream bearer
-// credential of a server: COUNTERSIGN_UPSTREAM_TOKEN_ and the slug in upper
-// case with dashes as underscores (billing-prod → ..._BILLING_PROD).
-func CredentialEnv(slug string) string {
-	return "COUNTERSIGN_UPSTREAM_TOKEN_" + strings.ToUpper(strings.ReplaceAll(slug, "-", "_"))
-}
-
 // ResourcePath is the path of the proxy of a server; MetadataPath the path
 // of its RFC 9728 protected resource metadata.
 func ResourcePath(slug string) string { return "/mcp/" + slug }
@@ -153,8 +147,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, call Call) {
 		writeHTTPError(w, http.StatusForbidden, "The server "+call.Slug+" is retired: calls to it are denied.")
 		return
 	}
-	if srv.Endpoint == "" || srv.Transport != models.TransportStreamableHTTP {
-		writeHTTPError(w, http.StatusBadGateway, "The server "+call.Slug+" has no Streamable HTTP endpoint registered in Countersign.")
+	if srv.Endpoint == "" || !proxied(srv.Transport) {
+		writeHTTPError(w, http.StatusBadGateway, "The server "+call.Slug+" has no HTTP endpoint (Streamable HTTP or SSE) registered in Countersign.")
 		return
 	}
 	req := &request{client: call.Client, server: srv, base: call.Base}
@@ -163,7 +157,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, call Call) {
 	if sid != "" {
 		g.refreshLater(req)
 	}
-	if r.Method == http.MethodPost && sid != "" && g.fastCall(w, r, req) {
+	// The fast path relays a call's body to a Streamable HTTP upstream; an
+	// SSE upstream's calls go through the SDK's client session.
+	if r.Method == http.MethodPost && sid != "" && srv.Transport == models.TransportStreamableHTTP && g.fastCall(w, r, req) {
 		return
 	}
 	if r.Method == http.MethodDelete && sid != "" {

@@ -257,10 +257,7 @@ func (g *Gateway) relaySession(ctx context.Context, srv models.Server, info *ses
 		return info.relay, nil
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "countersign-gateway", Version: g.opts.Version}, nil)
-	connectCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-	cs, err := client.Connect(connectCtx, &mcp.StreamableClientTransport{Endpoint: srv.Endpoint, DisableStandaloneSSE: true,
-		MaxRetries: -1, HTTPClient: g.upstreamHTTP(srv)}, nil)
+	cs, err := connect(ctx, client, g.transportTo(srv))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", srv.Endpoint, err)
 	}
@@ -298,13 +295,6 @@ func (g *Gateway) endSession(sid string) {
 		}
 		info.relayMu.Unlock()
 	}
-}
-
-// upstreamHTTP is the HTTP client of a server's upstream: its credential
-// from the Countersign host, never the caller's.
-func (g *Gateway) upstreamHTTP(srv models.Server) *http.Client {
-	return &http.Client{Timeout: 60 * time.Second,
-		Transport: credentialTransport{token: g.opts.Getenv(CredentialEnv(srv.Slug)), base: g.opts.Transport}}
 }
 
 // writeRPC answers one JSON-RPC response.
