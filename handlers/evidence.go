@@ -3,7 +3,6 @@ package handlers
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ import (
 
 // writeCSV writes every row of a paged list as CSV, page by page.
 func writeCSV[T any](w io.Writer, columns []string, row func(T) []string, fetch func(models.ListParams) (models.Page[T], error)) (int, error) {
-	cw := csv.NewWriter(w)
+	cw := newSafeCSV(w)
 	if err := cw.Write(columns); err != nil {
 		return 0, err
 	}
@@ -41,8 +40,7 @@ func writeCSV[T any](w io.Writer, columns []string, row func(T) []string, fetch 
 		}
 		p.Page++
 	}
-	cw.Flush()
-	return n, cw.Error()
+	return n, cw.Flush()
 }
 
 // Evidence builds the evidence pack of a period: a zip with the report as

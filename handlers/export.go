@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -37,10 +36,10 @@ func Export[T any](c echo.Context, format, name string, columns []string, row fu
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
-	var cw *csv.Writer
+	var cw *safeCSV
 	enc := json.NewEncoder(w)
 	if format == "csv" {
-		cw = csv.NewWriter(w)
+		cw = newSafeCSV(w)
 		_ = cw.Write(columns)
 	} else {
 		_, _ = w.Write([]byte("["))
@@ -73,8 +72,7 @@ func Export[T any](c echo.Context, format, name string, columns []string, row fu
 		}
 	}
 	if cw != nil {
-		cw.Flush()
-		return cw.Error()
+		return cw.Flush()
 	}
 	_, err = w.Write([]byte("]\n"))
 	return err
