@@ -294,9 +294,9 @@ func LooserThan(days, envDays int, envName string) string {
 	case envDays == 0:
 		return ""
 	case days == 0:
-		return fmt.Sprintf("The %s environment limits this key type to %d days: enter at most %d (0, no limit, is longer).", envName, envDays, envDays)
+		return fmt.Sprintf("The %s environment limits this key type to %s: enter at most %d (0, no limit, is longer).", envName, dayCount(envDays), envDays)
 	case days > envDays:
-		return fmt.Sprintf("The %s environment limits this key type to %d days: enter at most %d.", envName, envDays, envDays)
+		return fmt.Sprintf("The %s environment limits this key type to %s: enter at most %d.", envName, dayCount(envDays), envDays)
 	}
 	return ""
 }
