@@ -81,7 +81,7 @@ func TestFormErrorsShownOnceOnTheirFieldWithInputKept(t *testing.T) {
 			})
 			for name, values := range c.form {
 				// Fields the form does not offer here (a team fixed on edit) are skipped.
-				offered := doc.Find(`main [name="` + name + `"]`).Length() > 0
+				offered := doc.Find(`main [name="`+name+`"]`).Length() > 0
 				if v := values[0]; offered && v != "" && name != "password" && !kept(doc, name, v) {
 					t.Errorf("%s = %q not kept", name, v)
 				}
@@ -91,8 +91,6 @@ func TestFormErrorsShownOnceOnTheirFieldWithInputKept(t *testing.T) {
 }
 
 // kept reports whether the page holds value as the value of the field name.
-// A field the form does not offer here (a team fixed on edit) counts as
-// kept only if the caller skips it.
 func kept(doc *goquery.Document, name, value string) bool {
 	found := false
 	doc.Find(`main [name="` + name + `"]`).Each(func(_ int, s *goquery.Selection) {

@@ -21,10 +21,10 @@ func TestReportsReadTheSameQuery(t *testing.T) {
 			t.Fatalf("%s?%s: status %d", path, query, rec.Code)
 		}
 		doc := parse(t, rec)
-		if doc.Find(`select[name=` + name + `]`).Length() == 0 {
+		if doc.Find(`select[name=`+name+`]`).Length() == 0 {
 			return "-"
 		}
-		return doc.Find(`select[name=` + name + `] option[selected]`).AttrOr("value", "")
+		return doc.Find(`select[name=`+name+`] option[selected]`).AttrOr("value", "")
 	}
 	for _, path := range []string{"/reports", "/reports/frameworks", "/reports/reviews", "/reports/rotations"} {
 		t.Run(path, func(t *testing.T) {
