@@ -233,43 +233,50 @@ func (h *Credentials) flashPolicy(c echo.Context, cred models.Credential, ok str
 // Show renders a credential: its fields, its servers, the credentials that
 // share its secret, its open findings and its history.
 func (h *Credentials) Show(c echo.Context) error {
-	ctx := c.Request().Context()
 	cred, err := h.readable(c)
 	if err != nil {
 		return err
 	}
-	canWrite, err := h.Can(c, cred.TeamID, InventoryWrite)
+	return renderCredentialPage(c, h.Base, h.Store, http.StatusOK, cred,
+		views.RotationWebhookForm{URL: cred.RotationWebhookURL})
+}
+
+// renderCredentialPage renders a credential's page with the rotation
+// webhook form as given (the saved URL, or a refused one with its message).
+func renderCredentialPage(c echo.Context, b *Base, store *models.Store, status int, cred models.Credential, webhook views.RotationWebhookForm) error {
+	ctx := c.Request().Context()
+	canWrite, err := b.Can(c, cred.TeamID, InventoryWrite)
 	if err != nil {
 		return err
 	}
-	same, err := h.Store.SameSecret(ctx, cred)
+	same, err := store.SameSecret(ctx, cred)
 	if err != nil {
 		return err
 	}
-	findings, err := h.Store.OpenFindingsOf(ctx, map[string][]uint{"credential": {cred.ID}})
+	findings, err := store.OpenFindingsOf(ctx, map[string][]uint{"credential": {cred.ID}})
 	if err != nil {
 		return err
 	}
-	history, err := h.Store.AuditOf(ctx, "credential", cred.ID, 10)
+	history, err := store.AuditOf(ctx, "credential", cred.ID, 10)
 	if err != nil {
 		return err
 	}
-	canRotate, err := h.Can(c, cred.TeamID, RotationsWrite)
+	canRotate, err := b.Can(c, cred.TeamID, RotationsWrite)
 	if err != nil {
 		return err
 	}
 	var rotations []models.RotationTaskRow
 	for _, state := range []models.RotationTaskState{"", models.TaskCompleted} {
-		page, err := h.Store.RotationTasks(ctx, models.RotationTaskFilter{ListParams: models.ListParams{PerPage: 3},
+		page, err := store.RotationTasks(ctx, models.RotationTaskFilter{ListParams: models.ListParams{PerPage: 3},
 			Scope: models.AllTeams, State: state, CredentialID: cred.ID})
 		if err != nil {
 			return err
 		}
 		rotations = append(rotations, page.Items...)
 	}
-	return Render(c, http.StatusOK, views.CredentialDetail(views.CredentialDetailProps{Layout: h.Layout(c, cred.Name),
-		Credential: cred, SameSecret: same, Findings: findings, Audit: history, CanWrite: canWrite, Now: h.Store.Now(),
-		Rotations: rotations, CanRotate: canRotate}))
+	return Render(c, status, views.CredentialDetail(views.CredentialDetailProps{Layout: b.Layout(c, cred.Name),
+		Credential: cred, SameSecret: same, Findings: findings, Audit: history, CanWrite: canWrite, Now: store.Now(),
+		Rotations: rotations, CanRotate: canRotate, Webhook: webhook}))
 }
 
 func (h *Credentials) readable(c echo.Context) (models.Credential, error) {

@@ -143,7 +143,7 @@ func (h *Import) Preview(c echo.Context) error {
 		form.Errors["config"] = "Import is unavailable: no fingerprint key is configured, so secrets could not be recorded safely."
 	}
 	if len(form.Errors) > 0 && form.Errors["config"] == "" && len(data) > 0 && pasted {
-		form.Errors["config"] = "Nothing was imported." + notKept
+		form.Errors["config"] = strings.TrimSpace(notKept)
 	}
 	if len(form.Errors) > 0 {
 		return h.renderForm(c, http.StatusUnprocessableEntity, form)

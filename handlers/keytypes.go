@@ -23,24 +23,20 @@ type KeyTypes struct {
 const previewCount = 5
 
 // Preview answers the form's htmx request with the next due times of a
-// schedule in its zone, or the reason it is not valid. It reads spec and tz,
-// or the form's own field names, and always answers 200 so that htmx swaps
-// the message in.
+// schedule in its zone. It reads spec and tz, or the form's own field names,
+// and always answers 200 so that htmx swaps the answer in. A schedule that
+// is not valid is reported on its fields, never in the preview: with live=1
+// (the inputs' check as the user types) the answer carries the fields'
+// messages, out of band; without (the preview the form loads) the form has
+// them already.
 func (h *KeyTypes) Preview(c echo.Context) error {
-	spec := firstValue(c, "spec", "rotation_spec")
+	spec := strings.TrimSpace(firstValue(c, "spec", "rotation_spec"))
 	zone := firstValue(c, "tz", "rotation_tz")
-	p := views.SchedulePreview{Spec: strings.TrimSpace(spec)}
-	if p.Spec != "" {
-		sched, err := models.ParseRotationSchedule(spec, zone, h.Store.ScheduleOptions())
-		if err != nil {
-			p.Error = err.Error()
-			if se, ok := err.(*models.ScheduleError); ok {
-				p.Error = se.Message
-			}
-		} else {
-			p.Zone = sched.ZoneName()
-			p.Times = sched.NextN(h.Store.Now(), previewCount)
-		}
+	sched, problems := models.CheckScheduleFields(spec, zone, h.Store.ScheduleOptions())
+	p := views.SchedulePreview{Spec: spec, Problems: problems, Live: c.QueryParam("live") != ""}
+	if spec != "" && problems.OK() {
+		p.Zone = sched.ZoneName()
+		p.Times = sched.NextN(h.Store.Now(), previewCount)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return Render(c, http.StatusOK, views.KeyTypePreview(p))

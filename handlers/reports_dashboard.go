@@ -13,28 +13,25 @@ import (
 // 30, 90 or 365 days from the daily snapshots.
 func (h *ReportViews) Dashboard(c echo.Context) error {
 	ctx := c.Request().Context()
-	scope, err := h.Scope(c, ReportsRead)
+	q, err := h.reportQuery(c, ReportsRead)
 	if err != nil {
 		return err
 	}
-	days, from, to := reportRange(c, h.Store.Now())
-	team, _ := optionalID(c.QueryParam("team"))
-	env, _ := optionalID(c.QueryParam("environment"))
-	d, err := h.Store.Dashboard(ctx, models.DashboardFilter{Scope: scope, TeamID: team, EnvironmentID: env, Days: days})
+	d, err := h.Store.Dashboard(ctx, models.DashboardFilter{Scope: q.Scope, TeamID: q.TeamID, EnvironmentID: q.EnvironmentID, Days: q.Days})
 	if err != nil {
 		return err
 	}
-	snaps, err := h.Store.ComplianceTrend(ctx, scope, team, from, to)
+	snaps, err := h.Store.ComplianceTrend(ctx, q.Scope, q.TeamID, q.From, q.To)
 	if err != nil {
 		return err
 	}
-	teams, envs, err := FilterOptions(c, h.Store, scope)
+	teams, envs, err := FilterOptions(c, h.Store, q.Scope)
 	if err != nil {
 		return err
 	}
 	return Render(c, http.StatusOK, views.Dashboard(views.DashboardProps{Layout: h.Layout(c, "Compliance dashboard"), D: d,
-		Trends: views.DashboardTrends(snaps, from, to.AddDate(0, 0, -1)), TrendNote: trendNote(scope, team, env, len(snaps)),
-		Days: days, Team: c.QueryParam("team"), Environment: c.QueryParam("environment"), Teams: teams, Environments: envs}))
+		Trends: views.DashboardTrends(snaps, q.From, q.To.AddDate(0, 0, -1)), TrendNote: trendNote(q.Scope, q.TeamID, q.EnvironmentID, len(snaps)),
+		Days: q.Days, Team: q.Team, Environment: q.Environment, Teams: teams, Environments: envs}))
 }
 
 // trendNote says what the trend charts cover.

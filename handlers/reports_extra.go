@@ -3,8 +3,6 @@ package handlers
 import (
 	"fmt"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/countersign/countersign/models"
 	"github.com/countersign/countersign/views"
@@ -25,72 +23,53 @@ type ReportViews struct {
 	Store *models.Store
 }
 
-// reportRange reads days=30|90|365 (default 30) and returns [from, to).
-func reportRange(c echo.Context, now time.Time) (int, time.Time, time.Time) {
-	days, _ := strconv.Atoi(c.QueryParam("days"))
-	switch days {
-	case 30, 90, 365:
-	default:
-		days = 30
-	}
-	to := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-	return days, to.AddDate(0, 0, -days), to
-}
-
 // Frameworks shows, for each control of each mapped framework, its rules,
 // open and accepted findings, and a status.
 func (h *ReportViews) Frameworks(c echo.Context) error {
-	scope, err := h.Scope(c, ReportsRead)
+	q, err := h.reportQuery(c, ReportsRead)
 	if err != nil {
 		return err
 	}
-	team, _ := optionalID(c.QueryParam("team"))
-	env, _ := optionalID(c.QueryParam("environment"))
-	fw, err := h.Store.FrameworkStatus(c.Request().Context(), scope, team, env)
+	fw, err := h.Store.FrameworkStatus(c.Request().Context(), q.Scope, q.TeamID, q.EnvironmentID)
 	if err != nil {
 		return err
 	}
-	teams, envs, err := FilterOptions(c, h.Store, scope)
+	teams, envs, err := FilterOptions(c, h.Store, q.Scope)
 	if err != nil {
 		return err
 	}
 	return Render(c, http.StatusOK, views.FrameworkReport(views.FrameworkReportProps{Layout: h.Layout(c, "Framework view"),
-		Frameworks: fw, Note: models.RuleCatalog().Note, Team: c.QueryParam("team"), Environment: c.QueryParam("environment"),
+		Frameworks: fw, Note: models.RuleCatalog().Note, Team: q.Team, Environment: q.Environment,
 		Teams: teams, Environments: envs}))
 }
 
 // Reviews shows the review analytics of the last 30, 90 or 365 days, or
 // exports the requests behind them as CSV.
 func (h *ReportViews) Reviews(c echo.Context) error {
-	ctx := c.Request().Context()
-	scope, err := h.Scope(c, ReportsRead)
+	q, err := h.reportQuery(c, ReportsRead)
 	if err != nil {
 		return err
 	}
-	days, from, to := reportRange(c, h.Store.Now())
-	team, _ := optionalID(c.QueryParam("team"))
-	env, _ := optionalID(c.QueryParam("environment"))
 	if c.QueryParam("format") != "" {
-		exportScope, err := h.Scope(c, ReportsExport)
+		scope, err := h.exportScope(c)
 		if err != nil {
 			return err
 		}
-		if !exportScope.All && len(exportScope.IDs) == 0 {
-			return fmt.Errorf("%w: exporting reports needs the manager or auditor role", models.ErrForbidden)
-		}
-		return h.exportReviews(c, exportScope, team, env, from, to)
+		q.Scope = scope
+		return h.exportReviews(c, q)
 	}
-	a, err := h.Store.ReviewAnalytics(ctx, models.ReviewAnalyticsFilter{Scope: scope, TeamID: team, EnvironmentID: env, From: from, To: to})
+	a, err := h.Store.ReviewAnalytics(c.Request().Context(), models.ReviewAnalyticsFilter{Scope: q.Scope, TeamID: q.TeamID,
+		EnvironmentID: q.EnvironmentID, From: q.From, To: q.To})
 	if err != nil {
 		return err
 	}
-	teams, envs, err := FilterOptions(c, h.Store, scope)
+	teams, envs, err := FilterOptions(c, h.Store, q.Scope)
 	if err != nil {
 		return err
 	}
 	canExport, _ := h.canExport(c)
 	return Render(c, http.StatusOK, views.ReviewReport(views.ReviewReportProps{Layout: h.Layout(c, "Review analytics"),
-		A: a, Days: days, Team: c.QueryParam("team"), Teams: teams, Environment: c.QueryParam("environment"), Environments: envs,
+		A: a, Days: q.Days, Team: q.Team, Teams: teams, Environment: q.Environment, Environments: envs,
 		CanExport: canExport}))
 }
 
@@ -100,14 +79,15 @@ func (h *ReportViews) canExport(c echo.Context) (bool, error) {
 	return scope.All || len(scope.IDs) > 0, err
 }
 
-// exportReviews streams the review requests of the period as CSV or JSON.
-func (h *ReportViews) exportReviews(c echo.Context, scope models.TeamScope, team, env uint, from, to time.Time) error {
+// exportReviews streams the review requests of the query's period, teams
+// and filters as CSV or JSON.
+func (h *ReportViews) exportReviews(c echo.Context, q reportQuery) error {
 	ctx := c.Request().Context()
-	f := models.ReviewFilter{Scope: scope, ListParams: ListParams(c)}
+	f := models.ReviewFilter{Scope: q.Scope, ListParams: ListParams(c)}
 	fetch := func(p models.ListParams) (models.Page[models.ReviewRow], error) {
 		g := f
 		g.ListParams = p
-		g.CreatedFrom, g.CreatedTo, g.TeamID, g.EnvironmentID = from, to, team, env
+		g.CreatedFrom, g.CreatedTo, g.TeamID, g.EnvironmentID = q.From, q.To, q.TeamID, q.EnvironmentID
 		return h.Store.ReviewRequests(ctx, g)
 	}
 	cols := []string{"id", "status", "created_at", "decided_at", "deadline", "team", "server", "tool", "environment", "subject",

@@ -14,22 +14,19 @@ import (
 // the rotations that fell due in the period (on time, late, missed), the
 // overdue ones now, and the load of the coming weeks; CSV with format=csv.
 func (h *ReportViews) Rotations(c echo.Context) error {
-	scope, err := h.Scope(c, ReportsRead)
+	q, err := h.reportQuery(c, ReportsRead)
 	if err != nil {
 		return err
 	}
-	days, from, to := reportRange(c, h.Store.Now())
-	f := models.RotationComplianceFilter{Scope: scope, From: from, To: to}
-	f.TeamID, _ = optionalID(c.QueryParam("team"))
-	f.EnvironmentID, _ = optionalID(c.QueryParam("environment"))
-	rep, err := h.Store.RotationComplianceReport(c.Request().Context(), f)
+	rep, err := h.Store.RotationComplianceReport(c.Request().Context(), models.RotationComplianceFilter{Scope: q.Scope,
+		TeamID: q.TeamID, EnvironmentID: q.EnvironmentID, From: q.From, To: q.To})
 	if err != nil {
 		return err
 	}
 	if c.QueryParam("format") == "csv" {
 		w := c.Response()
 		w.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-		w.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="rotation-compliance-%dd.csv"`, days))
+		w.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="rotation-compliance-%dd.csv"`, q.Days))
 		w.WriteHeader(http.StatusOK)
 		out := csv.NewWriter(w)
 		_ = out.Write([]string{"team", "environment", "on_time", "late", "missed", "on_time_share", "overdue_now", "from", "to"})
@@ -39,16 +36,16 @@ func (h *ReportViews) Rotations(c echo.Context) error {
 				share = fmt.Sprintf("%.3f", s)
 			}
 			_ = out.Write([]string{r.TeamName, r.EnvironmentName, fmt.Sprint(r.OnTime), fmt.Sprint(r.Late), fmt.Sprint(r.Missed),
-				share, fmt.Sprint(r.OverdueNow), from.Format("2006-01-02"), to.Format("2006-01-02")})
+				share, fmt.Sprint(r.OverdueNow), q.From.Format("2006-01-02"), q.To.Format("2006-01-02")})
 		}
 		out.Flush()
 		return out.Error()
 	}
-	teams, envs, err := FilterOptions(c, h.Store, scope)
+	teams, envs, err := FilterOptions(c, h.Store, q.Scope)
 	if err != nil {
 		return err
 	}
 	return Render(c, http.StatusOK, views.RotationReport(views.RotationReportProps{Layout: h.Layout(c, "Rotation compliance"),
-		Report: rep, Days: days, Team: c.QueryParam("team"), Environment: c.QueryParam("environment"), Teams: teams,
+		Report: rep, Days: q.Days, Team: q.Team, Environment: q.Environment, Teams: teams,
 		Environments: envs, Now: h.Store.Now()}))
 }

@@ -191,10 +191,11 @@ func (h *Rotations) SetWebhook(c echo.Context) error {
 	if err := h.Require(c, cred.TeamID, RotationsWrite); err != nil {
 		return err
 	}
-	err = h.Store.SetRotationWebhook(ctx, auth.Actor(c), id, c.FormValue("rotation_webhook_url"))
+	form := views.RotationWebhookForm{URL: c.FormValue("rotation_webhook_url")}
+	err = h.Store.SetRotationWebhook(ctx, auth.Actor(c), id, form.URL)
 	if fields := Errors(err); fields != nil {
-		SetFlash(c, "error", fields["rotation_webhook_url"])
-		return SeeOther(c, fmt.Sprintf("/credentials/%d", id))
+		form.Error = fields["rotation_webhook_url"]
+		return renderCredentialPage(c, h.Base, h.Store, http.StatusUnprocessableEntity, cred, form)
 	}
 	if err != nil {
 		return err

@@ -90,7 +90,7 @@ func (in CredentialInput) Validate() error {
 		v.Add("secret", "A secret has 8 to 8192 characters. It was not kept; paste it again.")
 	}
 	if in.RotationTZ != "" && in.RotationSpec == "" {
-		v.Add("rotation_tz", "A time zone needs a schedule.")
+		v.Add("rotation_tz", ZoneWithoutScheduleMessage)
 	}
 	return v.Err()
 }
@@ -143,15 +143,21 @@ func (s *Store) prepareCredential(tx *gorm.DB, in *CredentialInput, v *Validatio
 			in.RotationSpec, in.RotationTZ, inherited = e.RotationSpec, e.RotationTZ, true
 		}
 	}
-	if in.RotationSpec != "" {
+	if in.RotationSpec == "" {
+		return RotationSchedule{}, false
+	}
+	if inherited {
+		// The key policy's schedule, checked when it was saved.
 		sched, err := ParseRotationSchedule(in.RotationSpec, in.RotationTZ, s.sched)
 		if err != nil {
 			addScheduleError(v, err)
 			return RotationSchedule{}, false
 		}
-		return sched, inherited
+		return sched, true
 	}
-	return RotationSchedule{}, false
+	sched, problems := CheckScheduleFields(in.RotationSpec, in.RotationTZ, s.sched)
+	v.addScheduleProblems(problems)
+	return sched, false
 }
 
 func (in CredentialInput) apply(c *Credential, sched RotationSchedule, now time.Time) {

@@ -62,6 +62,31 @@ func TestCredentialValidation(t *testing.T) {
 	}
 }
 
+// A bad zone does not hide a bad schedule: both are reported at once, as on
+// the key type form, and with the same words as the form's live check.
+func TestCredentialZoneAndScheduleProblemsTogether(t *testing.T) {
+	s := modeltest.OpenSQLite(t, nil)
+	ctx := context.Background()
+	team := modeltest.MustTeam(t, s, "payments")
+	prod, _ := s.EnvironmentByName(ctx, "prod")
+	in := models.CredentialInput{Name: "key", TeamID: team.ID, EnvironmentID: prod.ID, KeyType: models.KeyStaticAPIKey,
+		Status: models.CredentialActive, RotationSpec: "0 25 * * *", RotationTZ: "Mars/Olympus"}
+	_, want := models.CheckScheduleFields(in.RotationSpec, in.RotationTZ, s.ScheduleOptions())
+	for name, err := range map[string]error{"check": s.CheckCredential(ctx, in), "create": func() error {
+		_, err := s.CreateCredential(ctx, modeltest.Admin, in)
+		return err
+	}()} {
+		v, _ := models.AsValidation(err)
+		if v.Get("rotation_spec") != want.Spec || v.Get("rotation_tz") != want.Zone {
+			t.Errorf("%s: rotation_spec %q, rotation_tz %q; want %q and %q", name, v.Get("rotation_spec"), v.Get("rotation_tz"), want.Spec, want.Zone)
+		}
+	}
+	in.RotationSpec = ""
+	if v, _ := models.AsValidation(s.CheckCredential(ctx, in)); v.Get("rotation_tz") != models.ZoneWithoutScheduleMessage {
+		t.Errorf("zone without a schedule: %q", v.Get("rotation_tz"))
+	}
+}
+
 func TestCredentialLifecycleAndReuse(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, s *models.Store, clock *modeltest.Clock) {
 		ctx := context.Background()

@@ -75,27 +75,8 @@ func (in AllowedKeyTypeInput) Validate(opts ScheduleOptions) error {
 	if in.MaxLifetimeDays < 0 || in.MaxLifetimeDays > MaxKeyLifetimeDays {
 		v.Add("max_lifetime_days", fmt.Sprintf("Enter a number of days from 0 (no limit) to %d.", MaxKeyLifetimeDays))
 	}
-	switch {
-	case in.RotationSpec != "":
-		if _, err := ParseRotationSchedule(in.RotationSpec, in.RotationTZ, opts); err != nil {
-			var se *ScheduleError
-			if errors.As(err, &se) && se.Field == "zone" {
-				v.Add("rotation_tz", se.Message)
-				// Check the schedule on its own too, so that both problems
-				// are reported at once.
-				var spec *ScheduleError
-				if _, err := ParseRotationSchedule(in.RotationSpec, "", opts); errors.As(err, &spec) {
-					v.Add("rotation_spec", spec.Message)
-				}
-			} else if se != nil {
-				v.Add("rotation_spec", se.Message)
-			} else {
-				v.Add("rotation_spec", "This schedule could not be read.")
-			}
-		}
-	case in.RotationTZ != "":
-		v.Add("rotation_tz", "A time zone applies to a schedule: enter a schedule too, or leave the time zone empty.")
-	}
+	_, problems := CheckScheduleFields(in.RotationSpec, in.RotationTZ, opts)
+	v.addScheduleProblems(problems)
 	if len(in.RequiredScopes) > MaxRequiredScopesLength {
 		v.Add("required_scopes", fmt.Sprintf("Use at most %d characters.", MaxRequiredScopesLength))
 	}
@@ -313,9 +294,9 @@ func LooserThan(days, envDays int, envName string) string {
 	case envDays == 0:
 		return ""
 	case days == 0:
-		return fmt.Sprintf("The %s environment limits this key type to %d days: enter at most %d (0, no limit, is longer).", envName, envDays, envDays)
+		return fmt.Sprintf("The %s environment limits this key type to %s: enter at most %d (0, no limit, is longer).", envName, dayCount(envDays), envDays)
 	case days > envDays:
-		return fmt.Sprintf("The %s environment limits this key type to %d days: enter at most %d.", envName, envDays, envDays)
+		return fmt.Sprintf("The %s environment limits this key type to %s: enter at most %d.", envName, dayCount(envDays), envDays)
 	}
 	return ""
 }

@@ -271,3 +271,61 @@ func TestKeyTypeUniqueIndexes(t *testing.T) {
 		}
 	})
 }
+
+// Each server entry says how it compares with the environment's default of
+// its key type, on max lifetime (0 is no limit, the longest), in one word
+// that never disagrees with its Problem nor with the rule that refuses a
+// looser entry (LooserThan).
+func TestKeyPolicyViewComparesWithDefaults(t *testing.T) {
+	srvID, envID := uint(1), uint(3)
+	srv := models.Server{ID: srvID, EnvironmentID: envID}
+	cases := []struct {
+		name          string
+		envDays, days int
+		want          models.DefaultComparison
+	}{
+		{"shorter", 90, 30, models.Tighter},
+		{"a limit where the default has none", 0, 30, models.Tighter},
+		{"same", 90, 90, models.SameLimit},
+		{"both without limit", 0, 0, models.SameLimit},
+		{"longer", 30, 60, models.Looser},
+		{"no limit where the default has one", 30, 0, models.Looser},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			view := models.BuildKeyPolicyView(srv, []models.AllowedKeyType{
+				{ID: 1, EnvironmentID: &envID, KeyType: models.KeyScopedAPIKey, MaxLifetimeDays: c.envDays},
+				{ID: 2, ServerID: &srvID, KeyType: models.KeyScopedAPIKey, MaxLifetimeDays: c.days},
+			}, "prod")
+			row := view.Rows[0]
+			if row.ServerID == nil || !row.Overridden || row.Comparison != c.want {
+				t.Fatalf("row = %+v, want an overriding entry compared %q", row, c.want)
+			}
+			looser := models.LooserThan(c.days, c.envDays, "prod") != ""
+			if (row.Comparison == models.Looser) != looser || (row.Problem != "") != looser {
+				t.Errorf("comparison %q, problem %q; the form's rule says looser = %v", row.Comparison, row.Problem, looser)
+			}
+		})
+	}
+
+	// A key type the defaults do not list is not allowed; without defaults
+	// there is nothing to compare with; defaults are never compared.
+	view := models.BuildKeyPolicyView(srv, []models.AllowedKeyType{
+		{ID: 1, EnvironmentID: &envID, KeyType: models.KeyScopedAPIKey, MaxLifetimeDays: 90},
+		{ID: 2, ServerID: &srvID, KeyType: models.KeyStaticAPIKey},
+	}, "prod")
+	if r := view.Rows[0]; r.Comparison != models.NotAllowed || !strings.Contains(r.Problem, "does not allow Static API key") {
+		t.Errorf("key type outside the defaults: %+v", r)
+	}
+	if r := view.Rows[1]; !r.NotInherited || r.Comparison != models.NotCompared || r.Problem != "" {
+		t.Errorf("default the server does not inherit: %+v", r)
+	}
+	view = models.BuildKeyPolicyView(srv, []models.AllowedKeyType{{ID: 2, ServerID: &srvID, KeyType: models.KeyStaticAPIKey}}, "prod")
+	if r := view.Rows[0]; r.Comparison != models.NotCompared || r.Problem != "" {
+		t.Errorf("entry in an environment without defaults: %+v", r)
+	}
+	view = models.BuildKeyPolicyView(srv, []models.AllowedKeyType{{ID: 1, EnvironmentID: &envID, KeyType: models.KeyScopedAPIKey}}, "prod")
+	if r := view.Rows[0]; !r.Inherited || r.Comparison != models.NotCompared {
+		t.Errorf("inherited default: %+v", r)
+	}
+}

@@ -5,6 +5,49 @@ import (
 	"fmt"
 )
 
+// DefaultComparison says how a server's own entry compares with its
+// environment's defaults. A server may only tighten them: use a key type the
+// defaults list, with a max lifetime no longer than the default's (0, no
+// limit, is the longest). Max lifetime is the only limit compared.
+type DefaultComparison string
+
+// How a server entry compares with its environment's defaults.
+const (
+	// NotCompared: an environment default, or a server entry in an
+	// environment without defaults.
+	NotCompared DefaultComparison = ""
+	// Tighter: a shorter max lifetime than the default of its key type.
+	Tighter DefaultComparison = "tighter"
+	// SameLimit: the same max lifetime as the default of its key type.
+	SameLimit DefaultComparison = "same"
+	// Looser: a longer max lifetime than the default of its key type (the
+	// default was shortened after the entry was written). A Problem: the
+	// forms refuse such an entry.
+	Looser DefaultComparison = "looser"
+	// NotAllowed: the defaults do not list the key type. A Problem.
+	NotAllowed DefaultComparison = "not-allowed"
+)
+
+// compareLifetime compares a server entry's max lifetime with its
+// environment default's, 0 meaning no limit.
+func compareLifetime(days, envDays int) DefaultComparison {
+	if days == envDays {
+		return SameLimit
+	}
+	if envDays == 0 || (days != 0 && days < envDays) {
+		return Tighter
+	}
+	return Looser
+}
+
+// dayCount reads a number of days: "1 day", "30 days".
+func dayCount(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
 // KeyPolicyRow is one line of a server's key policy as the server page shows
 // it: an entry and how it relates to the environment's defaults.
 type KeyPolicyRow struct {
@@ -15,14 +58,17 @@ type KeyPolicyRow struct {
 	// has no entries of its own.
 	Inherited bool
 	// Overridden: a server entry that replaces an environment default of the
-	// same key type (tightening it); EnvDefault is that default.
+	// same key type; EnvDefault is that default, and Comparison says whether
+	// the entry tightens it, keeps its limit, or is looser.
 	Overridden bool
 	EnvDefault *AllowedKeyType
+	// Comparison is how a server entry compares with the defaults.
+	Comparison DefaultComparison
 	// NotInherited: an environment default that does not apply because the
 	// server's own policy replaces the defaults and does not list it.
 	NotInherited bool
 	// Problem explains a server entry that allows more than its environment
-	// now does (the defaults changed after the entry was written).
+	// now does (Comparison Looser or NotAllowed), and what to do.
 	Problem string
 }
 
@@ -80,9 +126,15 @@ func BuildKeyPolicyView(srv Server, entries []AllowedKeyType, envName string) Ke
 		if d, ok := byType[e.KeyType]; ok {
 			d := d
 			row.Overridden, row.EnvDefault = true, &d
-			row.Problem = LooserThan(e.MaxLifetimeDays, d.MaxLifetimeDays, envName)
+			row.Comparison = compareLifetime(e.MaxLifetimeDays, d.MaxLifetimeDays)
+			if row.Comparison == Looser {
+				row.Problem = fmt.Sprintf("The %s environment allows this key type for at most %s: shorten this entry's max lifetime to match.",
+					envName, dayCount(d.MaxLifetimeDays))
+			}
 		} else if len(defaults) > 0 {
-			row.Problem = fmt.Sprintf("The %s environment no longer allows %s.", envName, e.KeyType.Label())
+			row.Comparison = NotAllowed
+			row.Problem = fmt.Sprintf("The %s environment does not allow %s: remove this entry, or add the key type to the %s defaults.",
+				envName, e.KeyType.Label(), envName)
 		}
 		view.Rows = append(view.Rows, row)
 	}

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -93,6 +94,63 @@ func ParseRotationSchedule(spec, zone string, opts ScheduleOptions) (RotationSch
 		return RotationSchedule{}, serr
 	}
 	return RotationSchedule{Spec: spec, zone: loc, wall: wall}, nil
+}
+
+// ZoneWithoutScheduleMessage answers a time zone entered without a schedule.
+const ZoneWithoutScheduleMessage = "A time zone applies to a schedule: enter a schedule too, or leave the time zone empty."
+
+// ScheduleProblems are the messages of the two fields of a schedule as a
+// form holds them; "" means the field is fine.
+type ScheduleProblems struct {
+	Spec, Zone string
+}
+
+// OK reports whether neither field has a message.
+func (p ScheduleProblems) OK() bool { return p.Spec == "" && p.Zone == "" }
+
+// CheckScheduleFields checks a schedule as a form holds it, a spec and its
+// zone, and returns the schedule and the message of each field that is
+// wrong. Both fields are checked, so that a bad zone does not hide a bad
+// spec. An empty spec is no schedule (the zero RotationSchedule), which is
+// fine unless a zone is given. Forms and their live check (the schedule
+// preview) share it, so that both say the same.
+func CheckScheduleFields(spec, zone string, opts ScheduleOptions) (RotationSchedule, ScheduleProblems) {
+	spec, zone = strings.TrimSpace(spec), strings.TrimSpace(zone)
+	var p ScheduleProblems
+	if spec == "" {
+		if zone != "" {
+			p.Zone = ZoneWithoutScheduleMessage
+		}
+		return RotationSchedule{}, p
+	}
+	sched, err := ParseRotationSchedule(spec, zone, opts)
+	var se *ScheduleError
+	switch {
+	case err == nil:
+		return sched, p
+	case !errors.As(err, &se):
+		p.Spec = "This schedule could not be read."
+	case se.Field == "zone":
+		p.Zone = se.Message
+		// Check the schedule on its own too.
+		if _, err := ParseRotationSchedule(spec, "", opts); errors.As(err, &se) {
+			p.Spec = se.Message
+		}
+	default:
+		p.Spec = se.Message
+	}
+	return RotationSchedule{}, p
+}
+
+// addScheduleProblems puts the messages of a schedule on the form's fields,
+// rotation_spec and rotation_tz.
+func (v *ValidationError) addScheduleProblems(p ScheduleProblems) {
+	if p.Spec != "" {
+		v.Add("rotation_spec", p.Spec)
+	}
+	if p.Zone != "" {
+		v.Add("rotation_tz", p.Zone)
+	}
 }
 
 // ZoneName returns the IANA name of the schedule's zone ("UTC" by default).

@@ -573,3 +573,31 @@ func BenchmarkRotationScheduleNext(b *testing.B) {
 		_ = s.Next(after)
 	}
 }
+
+// CheckScheduleFields gives each field its own message, both at once, and
+// the schedule when both are fine.
+func TestCheckScheduleFields(t *testing.T) {
+	cases := []struct {
+		spec, zone       string
+		specMsg, zoneMsg string // substrings; "" means no message
+	}{
+		{"", "", "", ""},
+		{"  ", "", "", ""},
+		{"0 3 * * *", "Europe/Berlin", "", ""},
+		{"", "Europe/Berlin", "", "enter a schedule too"},
+		{"0 25 * * *", "", "hour", ""},
+		{"0 3 * * *", "Mars/Olympus", "", "Unknown time zone"},
+		{"0 25 * * *", "Mars/Olympus", "hour", "Unknown time zone"},
+	}
+	for _, c := range cases {
+		sched, p := CheckScheduleFields(c.spec, c.zone, ScheduleOptions{})
+		for _, f := range []struct{ name, got, want string }{{"spec", p.Spec, c.specMsg}, {"zone", p.Zone, c.zoneMsg}} {
+			if (f.want == "") != (f.got == "") || !strings.Contains(f.got, f.want) {
+				t.Errorf("(%q, %q): %s message %q, want %q", c.spec, c.zone, f.name, f.got, f.want)
+			}
+		}
+		if fires := !sched.Next(time.Date(2026, 5, 5, 0, 0, 0, 0, time.UTC)).IsZero(); fires != (p.OK() && strings.TrimSpace(c.spec) != "") {
+			t.Errorf("(%q, %q): schedule fires = %v with problems %+v", c.spec, c.zone, fires, p)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/countersign/countersign/models"
 	"github.com/countersign/countersign/models/modeltest"
 	"github.com/countersign/countersign/web"
@@ -230,12 +231,23 @@ func TestImportErrorsKeepChoicesNotSecrets(t *testing.T) {
 			if v := doc.Find(`textarea[name=config]`).Text(); v != "" {
 				t.Errorf("pasted text kept: %q", v)
 			}
-			msg := doc.Find(`[data-testid=import-error]`).Text()
+			// Each message is on its field, once, and the field is
+			// marked invalid and described by it.
+			msg := doc.Find(`main .field-error`).Text()
 			for _, want := range c.contains {
 				if !strings.Contains(msg, want) {
 					t.Errorf("message %q lacks %q", msg, want)
 				}
 			}
+			main := squash(doc.Find("main").Text())
+			doc.Find(`main .field-error`).Each(func(_ int, e *goquery.Selection) {
+				if n := strings.Count(main, squash(e.Text())); n != 1 {
+					t.Errorf("%q is shown %d times", squash(e.Text()), n)
+				}
+				if field := doc.Find(`[aria-describedby~="` + e.AttrOr("id", "-") + `"]`); field.AttrOr("aria-invalid", "") != "true" {
+					t.Errorf("%q is tied to no invalid field", squash(e.Text()))
+				}
+			})
 			if c.fields["team"] != "" {
 				if v, _ := doc.Find(`select[name=environment] option[selected]`).Attr("value"); v != itoa(dev.ID) {
 					t.Errorf("environment choice not kept: %q", v)

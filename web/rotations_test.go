@@ -232,8 +232,13 @@ func TestRotationWebhookIsSetFromTheCredentialPage(t *testing.T) {
 		doc.Find(`[data-testid="rotation-card"] a[href^="/rotations/tasks/"]`).Length() != 1 {
 		t.Fatal("the credential page has no rotation webhook form or no link to its open task")
 	}
-	if rec := f.do(http.MethodPost, path+"/rotation-webhook", gov, url.Values{"rotation_webhook_url": {"javascript:alert(1)"}}); rec.Code != http.StatusSeeOther {
-		t.Fatalf("bad URL: %d", rec.Code)
+	// A refused URL comes back on the credential's page, kept, with its
+	// message on the field.
+	rec := f.do(http.MethodPost, path+"/rotation-webhook", gov, url.Values{"rotation_webhook_url": {"javascript:alert(1)"}})
+	doc := parse(t, rec)
+	if rec.Code != http.StatusUnprocessableEntity || doc.Find(`#rotation_webhook_url`).AttrOr("value", "") != "javascript:alert(1)" ||
+		!strings.Contains(doc.Find(`#rotation_webhook_url-error`).Text(), "http(s) URL") {
+		t.Fatalf("bad URL: %d, field %q, message %q", rec.Code, doc.Find(`#rotation_webhook_url`).AttrOr("value", ""), doc.Find(`#rotation_webhook_url-error`).Text())
 	}
 	if got, _ := f.store.CredentialByID(context.Background(), cred.ID); got.RotationWebhookURL != "" {
 		t.Fatalf("a bad URL was saved: %q", got.RotationWebhookURL)

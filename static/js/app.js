@@ -56,6 +56,24 @@
     }
   });
 
+  // A live check (the schedule preview) sends the messages of fields out of
+  // band into their [data-error-for] slots: mark each field invalid or valid
+  // to match, as the re-rendered form would.
+  document.addEventListener('htmx:oobAfterSwap', function (event) {
+    var slot = event.detail.target;
+    var id = slot && slot.getAttribute && slot.getAttribute('data-error-for');
+    var field = id && document.getElementById(id);
+    if (!field) { return; }
+    var invalid = slot.textContent.trim() !== '';
+    if (invalid) {
+      field.setAttribute('aria-invalid', 'true');
+    } else {
+      field.removeAttribute('aria-invalid');
+    }
+    var wrapper = field.closest('.field');
+    if (wrapper) { wrapper.classList.toggle('has-error', invalid); }
+  });
+
   // htmx errors: show the server's message instead of failing silently.
   function showError(html, fallback) {
     var region = document.getElementById('flash-region');
