@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/http"
 
@@ -18,17 +17,25 @@ func (h *ReportViews) Rotations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	csvFile := c.QueryParam("format") == "csv"
+	if csvFile {
+		// Exports need the export permission, as the other reports' do,
+		// and hold only the teams where the user has it.
+		if q.Scope, err = h.exportScope(c); err != nil {
+			return err
+		}
+	}
 	rep, err := h.Store.RotationComplianceReport(c.Request().Context(), models.RotationComplianceFilter{Scope: q.Scope,
 		TeamID: q.TeamID, EnvironmentID: q.EnvironmentID, From: q.From, To: q.To})
 	if err != nil {
 		return err
 	}
-	if c.QueryParam("format") == "csv" {
+	if csvFile {
 		w := c.Response()
 		w.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 		w.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="rotation-compliance-%dd.csv"`, q.Days))
 		w.WriteHeader(http.StatusOK)
-		out := csv.NewWriter(w)
+		out := newSafeCSV(w)
 		_ = out.Write([]string{"team", "environment", "on_time", "late", "missed", "on_time_share", "overdue_now", "from", "to"})
 		for _, r := range append(rep.Rows, rep.Total) {
 			share := ""
@@ -38,14 +45,14 @@ func (h *ReportViews) Rotations(c echo.Context) error {
 			_ = out.Write([]string{r.TeamName, r.EnvironmentName, fmt.Sprint(r.OnTime), fmt.Sprint(r.Late), fmt.Sprint(r.Missed),
 				share, fmt.Sprint(r.OverdueNow), q.From.Format("2006-01-02"), q.To.Format("2006-01-02")})
 		}
-		out.Flush()
-		return out.Error()
+		return out.Flush()
 	}
 	teams, envs, err := FilterOptions(c, h.Store, q.Scope)
 	if err != nil {
 		return err
 	}
+	canExport, _ := h.canExport(c)
 	return Render(c, http.StatusOK, views.RotationReport(views.RotationReportProps{Layout: h.Layout(c, "Rotation compliance"),
 		Report: rep, Days: q.Days, Team: q.Team, Environment: q.Environment, Teams: teams,
-		Environments: envs, Now: h.Store.Now()}))
+		Environments: envs, Now: h.Store.Now(), CanExport: canExport}))
 }

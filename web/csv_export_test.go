@@ -69,3 +69,26 @@ func TestCSVExportsNeutraliseFormulas(t *testing.T) {
 		t.Error("the evidence pack holds no neutralised credential name")
 	}
 }
+
+// Every report's CSV needs the export permission: an admin reads the
+// rotation report but may not export it (as with the review report), and
+// is not offered the button; a manager may.
+func TestReportExportsNeedTheExportPermission(t *testing.T) {
+	f := newFixture(t)
+	admin, manager := f.session(f.users["admin"]), f.session(f.users["manager"])
+	for _, path := range []string{"/reports/rotations?format=csv", "/reports/reviews?format=csv"} {
+		if rec := f.do(http.MethodGet, path, admin, nil); rec.Code != http.StatusForbidden {
+			t.Errorf("admin %s: %d, want 403", path, rec.Code)
+		}
+		if rec := f.do(http.MethodGet, path, manager, nil); rec.Code != http.StatusOK {
+			t.Errorf("manager %s: %d, want 200", path, rec.Code)
+		}
+	}
+	exportLink := `a[href*="format=csv"]`
+	if n := parse(t, f.do(http.MethodGet, "/reports/rotations", admin, nil)).Find(exportLink).Length(); n != 0 {
+		t.Error("the admin is offered the rotation report's CSV")
+	}
+	if n := parse(t, f.do(http.MethodGet, "/reports/rotations", manager, nil)).Find(exportLink).Length(); n != 1 {
+		t.Error("the manager is not offered the rotation report's CSV")
+	}
+}
