@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -28,6 +29,10 @@ type decisionRecorder struct {
 	closed  bool
 	// callers counts the record calls in progress, for shutdown.
 	callers sync.WaitGroup
+	// inserts holds the SQLite INSERT of each batch size, compiled once
+	// (the driver keeps a prepared statement's compiled form). Only the
+	// leader of a write touches it.
+	inserts map[int]*sql.Stmt
 }
 
 type pendingRecord struct {
@@ -37,8 +42,8 @@ type pendingRecord struct {
 	done chan error
 }
 
-// maxRecordBatch bounds one group commit.
-const maxRecordBatch = 256
+// maxRecordBatch bounds one group commit (and so the compiled INSERTs kept).
+const maxRecordBatch = 64
 
 var (
 	errRecorderClosed = errors.New("the decision recorder is closed")
@@ -47,7 +52,7 @@ var (
 )
 
 func newDecisionRecorder(s *Store) *decisionRecorder {
-	return &decisionRecorder{store: s}
+	return &decisionRecorder{store: s, inserts: map[int]*sql.Stmt{}}
 }
 
 // record commits rec (setting its ID) together with whatever other records
@@ -118,15 +123,17 @@ func (r *decisionRecorder) write(batch []*pendingRecord) error {
 // writeSQLite inserts the batch with one multi-row INSERT, a transaction
 // of its own: SQLite runs one statement much faster than one per row, and
 // the single writer gives the rows consecutive ids ending at the last
-// insert id. (The statement is not prepared: the pure-Go driver parses it
-// on every run anyway.)
+// insert id. The INSERT of each batch size is compiled once and kept.
 func (r *decisionRecorder) writeSQLite(batch []*pendingRecord) error {
+	stmt, err := r.insertOf(len(batch))
+	if err != nil {
+		return fmt.Errorf("record %d decision(s): %w", len(batch), err)
+	}
 	args := make([]any, 0, len(batch)*16)
 	for _, p := range batch {
 		args = append(args, recordArgs(p.rec)...)
 	}
-	res, err := r.store.SQLDB().ExecContext(context.Background(),
-		"INSERT INTO decisions ("+decisionColumns+") VALUES "+valueRows(len(batch), 16, false), args...)
+	res, err := stmt.ExecContext(context.Background(), args...)
 	if err != nil {
 		return fmt.Errorf("record %d decision(s): %w", len(batch), err)
 	}
@@ -139,6 +146,21 @@ func (r *decisionRecorder) writeSQLite(batch []*pendingRecord) error {
 		p.rec.ID = uint(first + int64(i))
 	}
 	return nil
+}
+
+// insertOf returns the compiled INSERT of n rows, preparing it the first
+// time.
+func (r *decisionRecorder) insertOf(n int) (*sql.Stmt, error) {
+	if stmt := r.inserts[n]; stmt != nil {
+		return stmt, nil
+	}
+	stmt, err := r.store.SQLDB().PrepareContext(context.Background(),
+		"INSERT INTO decisions ("+decisionColumns+") VALUES "+valueRows(n, 16, false))
+	if err != nil {
+		return nil, err
+	}
+	r.inserts[n] = stmt
+	return stmt, nil
 }
 
 // valueRows is the VALUES list of a multi-row INSERT: rows groups of cols
@@ -230,4 +252,7 @@ func (r *decisionRecorder) shutdown() {
 	r.closed = true
 	r.mu.Unlock()
 	r.callers.Wait()
+	for _, stmt := range r.inserts {
+		_ = stmt.Close()
+	}
 }

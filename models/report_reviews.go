@@ -127,7 +127,8 @@ func (s *Store) ReviewAnalytics(ctx context.Context, f ReviewAnalyticsFilter) (R
 	a.Durations = append([]DurationBucket(nil), durationBuckets...)
 	for rows.Next() {
 		var (
-			status, subject, rule, dayKey string
+			status, subject, rule string
+			dayKey                dayText
 			serverID, toolID              uint
 			secs                          sql.NullInt64
 			inTime                        int
@@ -137,7 +138,7 @@ func (s *Store) ReviewAnalytics(ctx context.Context, f ReviewAnalyticsFilter) (R
 		}
 		a.Total++
 		a.Outcomes[ReviewStatus(status)]++
-		if day := days[dayKey]; day != nil {
+		if day := days[string(dayKey)]; day != nil {
 			day.Requests++
 			switch ReviewStatus(status) {
 			case ReviewApproved:
@@ -213,6 +214,26 @@ func (s *Store) utcDay(col string) string {
 		return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 	}
 	return "date(" + col + ")"
+}
+
+// dayText scans a calendar day (YYYY-MM-DD) computed in SQL. The SQLite
+// driver hands a computed value that reads as a date over as a time.Time
+// (_texttotime), PostgreSQL as text: both become the day's text.
+type dayText string
+
+// Scan implements sql.Scanner.
+func (d *dayText) Scan(v any) error {
+	switch v := v.(type) {
+	case time.Time:
+		*d = dayText(v.UTC().Format("2006-01-02"))
+	case string:
+		*d = dayText(v)
+	case []byte:
+		*d = dayText(v)
+	default:
+		return fmt.Errorf("a day: unexpected %T", v)
+	}
+	return nil
 }
 
 // namesByID reads one text column of the rows of table with the given ids.
