@@ -129,9 +129,9 @@ func (s *Store) ReviewAnalytics(ctx context.Context, f ReviewAnalyticsFilter) (R
 		var (
 			status, subject, rule string
 			dayKey                dayText
-			serverID, toolID              uint
-			secs                          sql.NullInt64
-			inTime                        int
+			serverID, toolID      uint
+			secs                  sql.NullInt64
+			inTime                int
 		)
 		if err := rows.Scan(&status, &subject, &rule, &serverID, &toolID, &dayKey, &secs, &inTime); err != nil {
 			return a, fmt.Errorf("review analytics: %w", err)
