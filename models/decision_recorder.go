@@ -29,6 +29,9 @@ type decisionRecorder struct {
 	closed  bool
 	// callers counts the record calls in progress, for shutdown.
 	callers sync.WaitGroup
+	// journal, when set, takes the records instead of the table
+	// (decision_journal.go: SQLite with a file this store owns).
+	journal *decisionJournal
 	// inserts holds the SQLite INSERT of each batch size, compiled once
 	// (the driver keeps a prepared statement's compiled form). Only the
 	// leader of a write touches it.
@@ -114,6 +117,9 @@ func recordArgs(d *DecisionRecord) []any {
 // write inserts the batch atomically (plain
 // database/sql: the ORM's per-statement work was most of the cost).
 func (r *decisionRecorder) write(batch []*pendingRecord) error {
+	if r.journal != nil {
+		return r.journal.append(batch)
+	}
 	if r.store.dialect == DialectPostgres {
 		return r.writePostgres(batch)
 	}
@@ -255,4 +261,16 @@ func (r *decisionRecorder) shutdown() {
 	for _, stmt := range r.inserts {
 		_ = stmt.Close()
 	}
+	if r.journal != nil {
+		r.journal.close()
+	}
+}
+
+// flush waits until the records answered so far are in the table (they
+// may still be in the journal).
+func (r *decisionRecorder) flush(ctx context.Context) error {
+	if r == nil || r.journal == nil {
+		return nil
+	}
+	return r.journal.flush(ctx)
 }

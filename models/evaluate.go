@@ -223,7 +223,7 @@ func (s *Store) evaluate(ctx context.Context, client APIClient, in EvaluationReq
 		if srv.TeamID != client.TeamID {
 			return Decision{}, errOtherTeam
 		}
-		rec.ServerID = &srv.ID
+		rec.ServerID = idPtr(srv.ID)
 		return Decision{Outcome: OutcomeDeny, Reason: "unknown tool: it is not registered on this server"}, nil
 	case err != nil:
 		return Decision{}, err
@@ -231,7 +231,7 @@ func (s *Store) evaluate(ctx context.Context, client APIClient, in EvaluationReq
 	if srv.TeamID != client.TeamID {
 		return Decision{}, errOtherTeam
 	}
-	rec.ServerID, rec.ToolID = &srv.ID, &tool.ID
+	rec.ServerID, rec.ToolID = idPtr(srv.ID), idPtr(tool.ID) // not &srv.ID: the whole row would move to the heap
 	risk, reasons := EffectiveRisk(tool)
 	d := Decision{Risk: risk, RiskReasons: reasons}
 	if srv.Status == ServerRetired {
@@ -290,6 +290,9 @@ func (s *Store) evaluate(ctx context.Context, client APIClient, in EvaluationReq
 	d.ID, d.Review = rec.ID, &review
 	return d, nil
 }
+
+// idPtr returns a pointer to a copy of id.
+func idPtr(id uint) *uint { return &id }
 
 // recordIn writes the decision record inside tx.
 func (s *Store) recordIn(tx *gorm.DB, rec *DecisionRecord, out DecisionOutcome, reason string, rule *uint, risk Risk, start time.Time) error {

@@ -184,6 +184,9 @@ type DecisionFilter struct {
 // Decisions lists recorded evaluations of the teams in scope, newest first.
 func (s *Store) Decisions(ctx context.Context, f DecisionFilter) (Page[DecisionRecord], error) {
 	f.ListParams = f.ListParams.Normalize()
+	if err := s.decisions.flush(ctx); err != nil {
+		return Page[DecisionRecord]{Params: f.ListParams}, err
+	}
 	q := f.Scope.apply(s.r(ctx).Model(&DecisionRecord{}), "team_id")
 	if f.Outcome != "" {
 		q = q.Where("outcome = ?", f.Outcome)
@@ -204,6 +207,8 @@ func (s *Store) Decisions(ctx context.Context, f DecisionFilter) (Page[DecisionR
 	if err := q.Count(&page.Total).Error; err != nil {
 		return page, fmt.Errorf("count decisions: %w", err)
 	}
-	err := q.Order("id DESC").Limit(f.PerPage).Offset(f.Offset()).Find(&page.Items).Error
+	// By time: ids are unique but not in time order across the decision
+	// log's reserved blocks and the rows the table numbers itself.
+	err := q.Order("at DESC, id DESC").Limit(f.PerPage).Offset(f.Offset()).Find(&page.Items).Error
 	return page, err
 }

@@ -157,6 +157,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("register dashboard cache callbacks: %w", err)
 	}
 	s.decisions = newDecisionRecorder(s)
+	if s.dialect == DialectSQLite {
+		if s.decisions.journal, err = openDecisionJournal(s, opts.DSN); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {

@@ -21,4 +21,51 @@ func (s *Store) TamperAuditForTest(ctx context.Context, id uint64, column, value
 
 // RawForTest returns the write pool for test fixtures that need rows the
 // store's methods do not create directly. Nothing in the application calls it.
-func (s *Store) RawForTest(ctx context.Context) *gorm.DB { return s.w(ctx) }
+func (s *Store) RawForTest(ctx context.Context) *gorm.DB {
+	if err := s.decisions.flush(ctx); err != nil {
+		panic(err)
+	}
+	return s.w(ctx)
+}
+
+// HoldDecisionLogForTest stops moving the decision log into the table, as
+// if the ingester had fallen behind: records answered from now on stay in
+// the journal until the store is reopened. It reports whether this store
+// keeps a decision log (SQLite with a file it owns).
+func (s *Store) HoldDecisionLogForTest() bool {
+	j := s.decisions.journal
+	if j == nil {
+		return false
+	}
+	j.held.Store(true)
+	return true
+}
+
+// DecisionLogPathForTest returns the path of the decision log's segment
+// that takes appends ("" without a log).
+func (s *Store) DecisionLogPathForTest() string {
+	j := s.decisions.journal
+	if j == nil {
+		return ""
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.segment(j.seq)
+}
+
+// CrashForTest ends the store as a killed process would: the decision log
+// is neither moved into the table nor removed, and its lock is released.
+func (s *Store) CrashForTest() {
+	if j := s.decisions.journal; j != nil {
+		j.closed.Do(func() {
+			close(j.stop)
+			j.done.Wait()
+			j.mu.Lock()
+			_ = j.file.Close()
+			j.file = nil
+			j.mu.Unlock()
+			j.release()
+		})
+	}
+	_ = s.Close()
+}
