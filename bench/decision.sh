@@ -2,7 +2,9 @@
 # The decision endpoint at scale (issue 4): POST /access/v1/evaluation for an
 # allow, on a 10k-server / 100k-credential SQLite database, against a bare
 # Echo JSON handler in the same run (wrk, 2 threads, 16 connections, 10 s
-# each), then the latency at a constant 1,000 requests/s (open loop, 20 s).
+# each, alternated over ROUNDS rounds, 3 by default; the median round is
+# the figure), then the latency at a constant 1,000 requests/s (open loop,
+# 20 s).
 #
 #   bench/decision.sh            # builds the scale database once into $BENCH_DB
 #   BENCH_DB=/path/to.db bench/decision.sh
@@ -56,11 +58,18 @@ run() {
   awk -v b="$before" -v a="$after" -v t="$tick" '/requests in/ {n = $1} /Requests\/sec/ {rps = $2}
     END {printf "%s %.1f\n", rps, (a - b) / t * 1e6 / n}' "$work/$2.txt"
 }
-echo "== bare Echo JSON handler" >&2
-read -r bare bare_cpu < <(run http://127.0.0.1:18081/access/v1/evaluation bare "$bare_pid")
-echo "== Countersign decision endpoint (allow)" >&2
-read -r decision decision_cpu < <(run http://127.0.0.1:18080/access/v1/evaluation decision "$server_pid")
-echo "bare_rps=$bare decision_rps=$decision ratio=$(awk -v a="$decision" -v b="$bare" 'BEGIN {printf "%.2f", a/b}')" \
-  "server_cpu_us_per_request: bare=$bare_cpu decision=$decision_cpu"
+# Rounds alternate the two servers, so that a slow spell of a shared
+# machine falls on both; the summary is the median round.
+rounds=${ROUNDS:-3}
+for round in $(seq 1 "$rounds"); do
+  echo "== round $round: bare Echo JSON handler" >&2
+  read -r bare bare_cpu < <(run http://127.0.0.1:18081/access/v1/evaluation bare "$bare_pid")
+  echo "== round $round: Countersign decision endpoint (allow)" >&2
+  read -r decision decision_cpu < <(run http://127.0.0.1:18080/access/v1/evaluation decision "$server_pid")
+  echo "round=$round bare_rps=$bare decision_rps=$decision ratio=$(awk -v a="$decision" -v b="$bare" 'BEGIN {printf "%.2f", a/b}')" \
+    "server_cpu_us_per_request: bare=$bare_cpu decision=$decision_cpu"
+done | tee "$work/rounds.txt"
+awk '{for (i = 1; i <= NF; i++) if ($i ~ /^ratio=/) {split($i, kv, "="); print kv[2]}}' "$work/rounds.txt" | sort -n |
+  awk '{r[NR] = $1} END {printf "median_ratio=%s (rounds: %d, min %s, max %s)\n", r[int((NR + 1) / 2)], NR, r[1], r[NR]}'
 echo "== constant 1,000 requests/s for 20 s (open loop)" >&2
 "$work/decision" rate --url http://127.0.0.1:18080/access/v1/evaluation --token "$token" --resource "$resource" --rate 1000 --duration 20s

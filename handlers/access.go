@@ -217,7 +217,7 @@ func (h *Access) EvaluateBatch(c echo.Context) error {
 	if len(body.Evaluations) > MaxBatch {
 		return NewAPIError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("Send at most %d evaluations at once.", MaxBatch))
 	}
-	results := make([]map[string]any, 0, len(body.Evaluations))
+	results := make([]evaluationAnswer, 0, len(body.Evaluations))
 	for _, item := range body.Evaluations {
 		out, err := h.evaluate(c, item.merged(body.evaluationBody))
 		if err != nil {
@@ -225,54 +225,100 @@ func (h *Access) EvaluateBatch(c echo.Context) error {
 			if !errors.As(err, &ae) {
 				return err
 			}
-			out = map[string]any{"decision": false, "context": map[string]any{"outcome": models.OutcomeDeny,
-				"error": ae.Code, "reason": ae.Message}}
+			out = evaluationAnswer{Context: answerContext{Outcome: models.OutcomeDeny, Error: ae.Code, Reason: ae.Message}}
 		}
 		results = append(results, out)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"evaluations": results})
+	return c.JSON(http.StatusOK, struct {
+		Evaluations []evaluationAnswer `json:"evaluations"`
+	}{results})
 }
 
-func (h *Access) evaluate(c echo.Context, body evaluationBody) (map[string]any, error) {
+func (h *Access) evaluate(c echo.Context, body evaluationBody) (evaluationAnswer, error) {
 	client, ok := auth.CurrentClient(c)
 	if !ok {
-		return nil, NewAPIError(http.StatusUnauthorized, "invalid_token", "Send a bearer token.")
+		return evaluationAnswer{}, NewAPIError(http.StatusUnauthorized, "invalid_token", "Send a bearer token.")
 	}
 	in, err := body.toRequest()
 	if v, isValidation := models.AsValidation(err); isValidation {
-		return nil, NewAPIError(http.StatusBadRequest, "invalid_request", v.Error())
+		return evaluationAnswer{}, NewAPIError(http.StatusBadRequest, "invalid_request", v.Error())
 	}
 	d, err := h.Store.Evaluate(c.Request().Context(), client, in)
 	switch {
 	case errors.Is(err, models.ErrForbidden):
-		return nil, NewAPIError(http.StatusForbidden, "forbidden", "This API client may only ask about servers of its own team.")
+		return evaluationAnswer{}, NewAPIError(http.StatusForbidden, "forbidden", "This API client may only ask about servers of its own team.")
 	case err != nil:
 		if v, isValidation := models.AsValidation(err); isValidation {
-			return nil, NewAPIError(http.StatusBadRequest, "invalid_request", v.Error())
+			return evaluationAnswer{}, NewAPIError(http.StatusBadRequest, "invalid_request", v.Error())
 		}
-		return nil, err
+		return evaluationAnswer{}, err
 	}
 	return decisionJSON(c, d), nil
 }
 
-// decisionJSON is the AuthZEN answer with Countersign's explanation in its
-// context.
-func decisionJSON(c echo.Context, d models.Decision) map[string]any {
-	ctx := map[string]any{"outcome": d.Outcome, "reason": d.Reason, "decision_id": d.ID}
+// evaluationAnswer is the AuthZEN answer with Countersign's explanation in
+// its context.
+type evaluationAnswer struct {
+	Decision bool          `json:"decision"`
+	Context  answerContext `json:"context"`
+}
+
+// answerContext explains a decision: the outcome and why, the recorded
+// decision's id, the tool's risk, and the rule, grant or review involved.
+// A batch item refused before any decision carries an error code instead
+// of an id.
+type answerContext struct {
+	Outcome     models.DecisionOutcome `json:"outcome"`
+	Reason      string                 `json:"reason"`
+	Error       string                 `json:"error,omitempty"`
+	DecisionID  *uint                  `json:"decision_id,omitempty"`
+	Risk        models.Risk            `json:"risk,omitempty"`
+	RiskReasons []string               `json:"risk_reasons,omitempty"`
+	Rule        *answerRule            `json:"rule,omitempty"`
+	Grant       *answerGrant           `json:"grant,omitempty"`
+	Review      *answerReview          `json:"review,omitempty"`
+}
+
+type answerRule struct {
+	ID   uint   `json:"id"`
+	Name string `json:"name"`
+}
+
+type answerGrant struct {
+	ID        string    `json:"id"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Uses      int       `json:"uses"`
+	MaxUses   int       `json:"max_uses"`
+}
+
+type answerReview struct {
+	ID              string              `json:"id"`
+	Status          models.ReviewStatus `json:"status"`
+	URL             string              `json:"url"`
+	Poll            string              `json:"poll"`
+	ExpiresAt       time.Time           `json:"expires_at"`
+	Approvals       int                 `json:"approvals"`
+	ApprovalsNeeded int                 `json:"approvals_needed"`
+}
+
+// decisionJSON is the answer to one evaluation.
+func decisionJSON(c echo.Context, d models.Decision) evaluationAnswer {
+	id := d.ID
+	out := evaluationAnswer{Decision: d.Allowed(), Context: answerContext{Outcome: d.Outcome, Reason: d.Reason, DecisionID: &id}}
 	if d.Risk != "" {
-		ctx["risk"], ctx["risk_reasons"] = d.Risk, d.RiskReasons
+		out.Context.Risk, out.Context.RiskReasons = d.Risk, d.RiskReasons
 	}
 	if d.RuleID != nil {
-		ctx["rule"] = map[string]any{"id": *d.RuleID, "name": d.RuleName}
+		out.Context.Rule = &answerRule{ID: *d.RuleID, Name: d.RuleName}
 	}
 	if g := d.Grant; g != nil {
-		ctx["grant"] = map[string]any{"id": g.PublicID, "expires_at": g.ExpiresAt, "uses": g.Uses, "max_uses": g.MaxUses}
+		out.Context.Grant = &answerGrant{ID: g.PublicID, ExpiresAt: g.ExpiresAt, Uses: g.Uses, MaxUses: g.MaxUses}
 	}
 	if r := d.Review; r != nil {
-		ctx["review"] = map[string]any{"id": r.PublicID, "status": r.Status, "url": c.Scheme() + "://" + c.Request().Host + "/reviews/" + r.PublicID,
-			"poll": "/api/v1/reviews/" + r.PublicID, "expires_at": r.Deadline, "approvals": r.Approvals, "approvals_needed": r.ApprovalsNeeded}
+		out.Context.Review = &answerReview{ID: r.PublicID, Status: r.Status, URL: c.Scheme() + "://" + c.Request().Host + "/reviews/" + r.PublicID,
+			Poll: "/api/v1/reviews/" + r.PublicID, ExpiresAt: r.Deadline, Approvals: r.Approvals, ApprovalsNeeded: r.ApprovalsNeeded}
 	}
-	return map[string]any{"decision": d.Allowed(), "context": ctx}
+	return out
 }
 
 // Review returns a review request's status to the client's team. With

@@ -71,6 +71,20 @@ type APIToken struct {
 	CreatedAt time.Time
 }
 
+// HasScope reports whether the token carries scope (Scopes is the
+// comma-separated list SplitList normalises), without allocating: it is on
+// every machine request's path.
+func (t APIToken) HasScope(scope string) bool {
+	for rest := t.Scopes; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
+		if strings.EqualFold(strings.TrimSpace(part), scope) {
+			return true
+		}
+	}
+	return false
+}
+
 // APIClientInput is the form and CLI input of an API client.
 type APIClientInput struct {
 	Name       string

@@ -31,11 +31,14 @@ type ValidationError struct {
 
 // NewValidationError returns an empty ValidationError ready for Add.
 func NewValidationError() *ValidationError {
-	return &ValidationError{Fields: map[string]string{}}
+	return &ValidationError{}
 }
 
 // Add records a message for a field; the first message per field wins.
 func (v *ValidationError) Add(field, message string) {
+	if v.Fields == nil {
+		v.Fields = map[string]string{} // made on the first problem: most input is valid
+	}
 	if _, ok := v.Fields[field]; !ok {
 		v.Fields[field] = message
 	}

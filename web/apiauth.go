@@ -32,21 +32,12 @@ func (s *Server) authorizeClient(c echo.Context, scope string, next echo.Handler
 	if err != nil {
 		return err
 	}
-	if !contains(models.SplitList(tok.Scopes), scope) {
+	if !tok.HasScope(scope) {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="countersign", error="insufficient_scope", scope="`+scope+`"`)
 		return handlers.NewAPIError(http.StatusForbidden, "insufficient_scope", "The token does not carry the scope "+scope+".")
 	}
 	auth.SetClient(c, client)
 	return next(c)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // resourceMetadata points MCP clients of the gateway to the RFC 9728
