@@ -59,6 +59,7 @@ func cmdServe(ctx context.Context, args []string, env envSource, stderr io.Write
 		return err
 	}
 	log := cfg.logger(stderr)
+	applyServerGC(env, log)
 	store, err := cfg.openStore(ctx, log)
 	if err != nil {
 		return err
