@@ -195,7 +195,11 @@ func (s *Store) Evaluate(ctx context.Context, client APIClient, in EvaluationReq
 		return Decision{}, err
 	}
 	if err != nil {
-		s.log.Error("evaluate tool call: failing closed", slog.Any("error", err), slog.String("resource", in.Resource))
+		level := slog.LevelError
+		if ctx.Err() != nil {
+			level = slog.LevelInfo // the caller went away mid-decision: not a fault of ours
+		}
+		s.log.Log(ctx, level, "evaluate tool call: failing closed", slog.Any("error", err), slog.String("resource", in.Resource))
 		d = Decision{Outcome: OutcomeDeny, Reason: "internal error: denied (fail closed)", Risk: d.Risk, RiskReasons: d.RiskReasons}
 		rec.GrantID, rec.RequestID = nil, nil
 	}
