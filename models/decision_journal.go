@@ -182,14 +182,17 @@ func (j *decisionJournal) create(n int) (*os.File, error) {
 
 // segments lists the numbers of the segments on disk, in order.
 func (j *decisionJournal) segments() ([]int, error) {
-	names, err := filepath.Glob(j.base + ".*")
+	entries, err := os.ReadDir(filepath.Dir(j.base))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list the decision log: %w", err)
 	}
+	prefix := filepath.Base(j.base) + "."
 	var out []int
-	for _, name := range names {
-		if n, err := strconv.Atoi(strings.TrimPrefix(name, j.base+".")); err == nil && n > 0 {
-			out = append(out, n)
+	for _, e := range entries {
+		if rest, ok := strings.CutPrefix(e.Name(), prefix); ok && e.Type().IsRegular() {
+			if n, err := strconv.Atoi(rest); err == nil && n > 0 {
+				out = append(out, n)
+			}
 		}
 	}
 	slices.Sort(out)
@@ -217,7 +220,8 @@ func readJournalSegment(path string) ([]*DecisionRecord, error) {
 		}
 		rec := &DecisionRecord{}
 		if err := json.Unmarshal(line, rec); err != nil || rec.ID == 0 {
-			return nil, fmt.Errorf("decision log %s: a damaged record at byte %d", path, read-len(line)-1)
+			return nil, fmt.Errorf("decision log %s: a damaged record at byte %d (the file was changed or the disk "+
+				"damaged it; move the file aside to start without its records)", path, read-len(line)-1)
 		}
 		out = append(out, rec)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,7 +55,11 @@ func tableDecisions(t *testing.T, dsn string) int {
 // there with the ids the callers were given, and a record the crash cut
 // short (never answered) is dropped.
 func TestDecisionLogSurvivesACrash(t *testing.T) {
-	dsn, clock := modeltest.SQLiteDSN(t), modeltest.NewClock()
+	dir := filepath.Join(t.TempDir(), "run [1] *") // glob characters in the path
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dsn, clock := filepath.Join(dir, "countersign.db"), modeltest.NewClock()
 	s := modeltest.OpenDSN(t, dsn, clock)
 	f := newRuntimeFixture(t, s, clock)
 	if !s.HoldDecisionLogForTest() {
@@ -171,5 +176,20 @@ func TestSecondStoreOnTheFileWritesDecisionsDirectly(t *testing.T) {
 		if logged[id] != subject {
 			t.Errorf("decision %d: recorded for %q, answered to %q", id, logged[id], subject)
 		}
+	}
+}
+
+// A log line damaged in the middle of a segment (not a write cut short)
+// stops the start with a message that names the file, rather than
+// dropping records silently.
+func TestDamagedDecisionLogStopsTheStart(t *testing.T) {
+	dsn := modeltest.SQLiteDSN(t)
+	segment := dsn + ".decision-log.3"
+	if err := os.WriteFile(segment, []byte("{\"ID\":5,\"Subject\":\"a\"}\nnot json\n{\"ID\":6}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := models.Open(ctx, models.Options{DSN: dsn})
+	if err == nil || !strings.Contains(err.Error(), segment) || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("open with a damaged log: %v", err)
 	}
 }
