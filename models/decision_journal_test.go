@@ -34,6 +34,21 @@ func allDecisions(t *testing.T, s *models.Store) map[uint]string {
 	}
 }
 
+// logHoldsExactly checks that the recorded decisions of s are the answered
+// ones (id → subject), no more and no fewer.
+func logHoldsExactly(t *testing.T, s *models.Store, answered map[uint]string) {
+	t.Helper()
+	logged := allDecisions(t, s)
+	if len(logged) != len(answered) {
+		t.Errorf("%d decisions recorded, %d answered", len(logged), len(answered))
+	}
+	for id, subject := range answered {
+		if logged[id] != subject {
+			t.Errorf("decision %d: recorded for %q, answered to %q", id, logged[id], subject)
+		}
+	}
+}
+
 // tableDecisions counts the rows of the decisions table through a
 // connection of its own (no flush of the decision log).
 func tableDecisions(t *testing.T, dsn string) int {
@@ -91,15 +106,7 @@ func TestDecisionLogSurvivesACrash(t *testing.T) {
 	s.CrashForTest()
 
 	reopened := modeltest.OpenDSN(t, dsn, clock)
-	logged := allDecisions(t, reopened)
-	if len(logged) != len(answered) {
-		t.Errorf("%d decisions after the restart, want the %d answered", len(logged), len(answered))
-	}
-	for id, subject := range answered {
-		if logged[id] != subject {
-			t.Errorf("decision %d: %q after the restart, want %q", id, logged[id], subject)
-		}
-	}
+	logHoldsExactly(t, reopened, answered)
 	if _, err := os.Stat(segment); !os.IsNotExist(err) {
 		t.Errorf("the ingested segment %s is still there (%v)", filepath.Base(segment), err)
 	}
@@ -168,15 +175,7 @@ func TestSecondStoreOnTheFileWritesDecisionsDirectly(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	logged := allDecisions(t, first)
-	if len(logged) != len(answered) {
-		t.Errorf("%d decisions recorded, %d answered", len(logged), len(answered))
-	}
-	for id, subject := range answered {
-		if logged[id] != subject {
-			t.Errorf("decision %d: recorded for %q, answered to %q", id, logged[id], subject)
-		}
-	}
+	logHoldsExactly(t, first, answered)
 }
 
 // A log line damaged in the middle of a segment (not a write cut short)
