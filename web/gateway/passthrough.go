@@ -233,7 +233,9 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, req *request, in
 		}
 	}
 	w.WriteHeader(resp.StatusCode)
-	buf := make([]byte, 32<<10)
+	bp := relayBuffers.Get().(*[]byte)
+	defer relayBuffers.Put(bp)
+	buf := *bp
 	flusher, _ := w.(http.Flusher)
 	for {
 		n, err := resp.Body.Read(buf)
@@ -248,6 +250,10 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, req *request, in
 		}
 	}
 }
+
+// relayBuffers holds the buffers that copy upstream answers (32 KiB each:
+// one per call in flight instead of one per call).
+var relayBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // relaySession returns the client session's own session with the upstream.
 func (g *Gateway) relaySession(ctx context.Context, srv models.Server, info *sessionInfo) (*mcp.ClientSession, error) {
