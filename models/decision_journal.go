@@ -551,6 +551,18 @@ func (j *decisionJournal) closeStatements() {
 	})
 }
 
+// DecisionLogBacklog is the number of decision records answered and in the
+// decision log but not yet in the table (0 without a log).
+func (s *Store) DecisionLogBacklog() int {
+	j := s.decisions.journal
+	if j == nil {
+		return 0
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.pending) + len(j.inflight)
+}
+
 // flush waits until every record appended before the call is in the
 // table, so that a read of the decisions sees this process's own.
 func (j *decisionJournal) flush(ctx context.Context) error {

@@ -22,7 +22,7 @@ type metrics struct {
 	observers sync.Map
 }
 
-func newMetrics(db *sql.DB) *metrics {
+func newMetrics(db *sql.DB, decisionLogBacklog func() int) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -35,7 +35,11 @@ func newMetrics(db *sql.DB) *metrics {
 	}
 	m.registry.MustRegister(m.requests, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(db, "countersign"))
+		collectors.NewDBStatsCollector(db, "countersign"),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "countersign_decision_log_backlog",
+			Help: "Decision records answered and written to the decision log, not yet in the database (SQLite); decisions fail closed past 200000.",
+		}, func() float64 { return float64(decisionLogBacklog()) }))
 	return m
 }
 

@@ -276,7 +276,8 @@ func TestOperationsEndpoints(t *testing.T) {
 	f.do(http.MethodGet, "/login", nil, nil)
 	rec := f.do(http.MethodGet, "/metrics", nil, nil)
 	body := rec.Body.String()
-	for _, want := range []string{`countersign_http_requests_total{code="200",method="GET",route="/login"}`, "countersign_http_request_duration_seconds_bucket", "go_sql_max_open_connections"} {
+	for _, want := range []string{`countersign_http_requests_total{code="200",method="GET",route="/login"}`, "countersign_http_request_duration_seconds_bucket", "go_sql_max_open_connections",
+		"countersign_decision_log_backlog 0"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}

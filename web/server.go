@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	sessions := auth.NewManager(store, cfg.Sessions, cfg.SecureCookies || cfg.TLSCert != "")
-	m := newMetrics(store.SQLDB())
+	m := newMetrics(store.SQLDB(), store.DecisionLogBacklog)
 	h := handlerSet{
 		health:   &handlers.Health{Store: store},
 		home:     &handlers.Home{Base: s.base, Store: store},
