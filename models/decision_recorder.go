@@ -12,13 +12,15 @@ import (
 
 // decisionRecorder writes decision records in group commits, led by the
 // callers themselves: a caller that finds no write in progress writes its
-// own record at once, with whatever else is queued, in one statement and
-// transaction; callers that arrive meanwhile queue, and the first of them
-// leads the next write as soon as this one is done. Each caller returns
-// only after its record is committed. Nothing is answered unrecorded (a
-// failed insert is a deny for every caller of the batch, fail closed), under
-// load one commit carries many records, and a lone caller pays no hand-off
-// to another goroutine and back (LevelDB's writer queue, applied to a log).
+// own record at once, with whatever else is queued, in one write; callers
+// that arrive meanwhile queue, and the first of them leads the next write
+// as soon as this one is done. The write is an append to the decision log
+// (decision_journal.go) where the store keeps one, else one INSERT (its own
+// transaction). Each caller returns only after its record is written.
+// Nothing is answered unrecorded (a failed write is a deny for every caller
+// of the batch, fail closed), under load one write carries many records,
+// and a lone caller pays no hand-off to another goroutine and back
+// (LevelDB's writer queue, applied to a log).
 type decisionRecorder struct {
 	store *Store
 	mu    sync.Mutex
