@@ -55,6 +55,7 @@ type decisionJournal struct {
 	// appends under it, the ingester takes the pending records under it.
 	mu      sync.Mutex
 	file    *os.File
+	size    int64 // bytes in file
 	seq     int
 	pending []*DecisionRecord
 	// appended and ingested count records, for flush.
@@ -249,8 +250,14 @@ func (j *decisionJournal) append(batch []*pendingRecord) error {
 		return errRecorderClosed
 	}
 	if _, err := j.file.Write(j.buf); err != nil {
+		// Cut a partial write off (a full disk): the next batch must start
+		// on a line of its own, and the denied batch must not be ingested.
+		if terr := j.file.Truncate(j.size); terr != nil {
+			j.store.log.Error("decision log: cutting off a failed append", slog.Any("error", terr))
+		}
 		return fmt.Errorf("append to the decision log: %w", err)
 	}
+	j.size += int64(len(j.buf))
 	j.nextID += int64(len(batch))
 	for _, p := range batch {
 		j.pending = append(j.pending, p.rec)
@@ -402,7 +409,7 @@ func (j *decisionJournal) ingest() error {
 		}
 		old := j.file
 		j.inflight, j.inflightFiles = j.pending, []string{j.segment(j.seq)}
-		j.pending, j.file = nil, next
+		j.pending, j.file, j.size = nil, next, 0
 		j.seq++
 		j.mu.Unlock()
 		if err := old.Close(); err != nil {

@@ -192,3 +192,22 @@ func TestDamagedDecisionLogStopsTheStart(t *testing.T) {
 		t.Fatalf("open with a damaged log: %v", err)
 	}
 }
+
+// A decision whose record cannot be written is denied, and leaves nothing
+// behind in the log; the next one is recorded as usual.
+func TestDecisionLogWriteFailureFailsClosed(t *testing.T) {
+	dsn, clock := modeltest.SQLiteDSN(t), modeltest.NewClock()
+	s := modeltest.OpenDSN(t, dsn, clock)
+	f := newRuntimeFixture(t, s, clock)
+	restore := s.BreakDecisionLogForTest()
+	d, err := s.Evaluate(ctx, f.client, f.call("billing-prod/get_invoice", `{"invoice":"INV-1"}`))
+	if err != nil || d.Outcome != models.OutcomeDeny || d.ID != 0 {
+		t.Fatalf("with the log failing: %+v, %v; want an unrecorded deny", d, err)
+	}
+	restore()
+	d, err = s.Evaluate(ctx, f.client, f.call("billing-prod/get_invoice", `{"invoice":"INV-2"}`))
+	if err != nil || d.Outcome != models.OutcomeAllow || d.ID == 0 {
+		t.Fatalf("after the log recovered: %+v, %v", d, err)
+	}
+	logHoldsExactly(t, s, map[uint]string{d.ID: "support-bot"})
+}

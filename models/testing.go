@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"gorm.io/gorm"
 )
@@ -68,4 +69,24 @@ func (s *Store) CrashForTest() {
 		})
 	}
 	_ = s.Close()
+}
+
+// BreakDecisionLogForTest makes appends to the decision log fail, as a full
+// disk would, until the returned function is called.
+func (s *Store) BreakDecisionLogForTest() (restore func()) {
+	j := s.decisions.journal
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	good := j.file
+	broken, err := os.Open(good.Name()) // read-only: every write fails
+	if err != nil {
+		panic(err)
+	}
+	j.file = broken
+	return func() {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		_ = broken.Close()
+		j.file = good
+	}
 }
