@@ -74,6 +74,22 @@ func TestBrowserApproverSeesANewRequestAndApprovesIt(t *testing.T) {
 		t.Errorf("row = %q", text)
 	}
 
+	// On a phone the queue is one card per request, each value under its
+	// column's name: nothing to scroll sideways.
+	b.do(t, chromedp.EmulateViewport(390, 844))
+	wide, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => {
+		const w = document.querySelector('[data-testid=reviews-results] .table-wrap');
+		return w.scrollWidth > w.clientWidth + 1 })()`))
+	if err != nil || wide {
+		t.Errorf("at 390 px the queue scrolls sideways (%v)", err)
+	}
+	if dir := os.Getenv("COUNTERSIGN_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
+			_ = os.WriteFile(dir+"/reviews-phone.png", png, 0o644)
+		}
+	}
+	b.do(t, chromedp.EmulateViewport(1280, 900))
+
 	// Open it and approve it.
 	b.do(t, chromedp.Click(chromedp.CSS(row+` a`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=decision-form]`)))
 	if args := b.text(t, `[data-testid=review-arguments]`); !strings.Contains(args, "950") {
