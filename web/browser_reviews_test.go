@@ -83,6 +83,16 @@ func TestBrowserApproverSeesANewRequestAndApprovesIt(t *testing.T) {
 	if err != nil || wide {
 		t.Errorf("at 390 px the queue scrolls sideways (%v)", err)
 	}
+	// The navigation scrolls sideways instead, with the current page's
+	// link brought into view on load.
+	b.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(row)))
+	shown, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => {
+		const nav = document.querySelector('.nav'), a = nav.querySelector('[aria-current="page"]');
+		const n = nav.getBoundingClientRect(), r = a.getBoundingClientRect();
+		return r.left >= n.left - 1 && r.right <= n.right + 1 })()`))
+	if err != nil || !shown {
+		t.Errorf("at 390 px the current page's link is out of sight in the navigation (%v)", err)
+	}
 	if dir := os.Getenv("COUNTERSIGN_SCREENSHOTS"); dir != "" {
 		if png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
 			_ = os.WriteFile(dir+"/reviews-phone.png", png, 0o644)

@@ -106,9 +106,22 @@
       field.focus();
     }
   }
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', function () { focusFirstInvalid(document); });
-  } else {
+  // On a narrow screen the navigation scrolls sideways: bring the current
+  // page's link into view (the nav alone scrolls, not the page).
+  function showCurrentNavLink() {
+    var nav = document.querySelector('.nav');
+    var link = nav && nav.querySelector('[aria-current="page"]');
+    if (link && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = Math.max(0, link.offsetLeft - nav.offsetLeft - (nav.clientWidth - link.offsetWidth) / 2);
+    }
+  }
+  function ready() {
     focusFirstInvalid(document);
+    showCurrentNavLink();
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', ready);
+  } else {
+    ready();
   }
 }());
