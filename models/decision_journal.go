@@ -92,15 +92,16 @@ const (
 	journalIngestEvery = 25 * time.Millisecond
 	// journalIngestBatch wakes the ingester early.
 	journalIngestBatch = 2000
-	// journalMaxBacklog bounds the records waiting for the table: past it
-	// (the database refuses them for a long while), decisions fail closed
-	// instead of the journal and memory growing without end.
-	journalMaxBacklog = 200_000
 	// decisionIDBlock is how many ids one reservation takes.
 	decisionIDBlock = 1024
 	// journalChunk is the rows of one compiled INSERT of the ingester.
 	journalChunk = 64
 )
+
+// DecisionLogMaxBacklog bounds the records waiting in the decision log for
+// the table: past it (the database refuses them for a long while),
+// decisions fail closed instead of the log and memory growing without end.
+const DecisionLogMaxBacklog = 200_000
 
 // errJournalBacklog fails decisions closed while the table refuses records.
 var errJournalBacklog = errors.New("the decision log is not reaching the database: too many records wait")
@@ -243,7 +244,7 @@ func (j *decisionJournal) append(batch []*pendingRecord) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if backlog := len(j.pending) + len(j.inflight); backlog >= journalMaxBacklog {
+	if backlog := len(j.pending) + len(j.inflight); backlog >= DecisionLogMaxBacklog {
 		return fmt.Errorf("%w (%d; last error: %v)", errJournalBacklog, backlog, j.failure)
 	}
 	if j.file == nil {
@@ -500,18 +501,18 @@ func (j *decisionJournal) insertOn(ctx context.Context, dc any, recs []*Decision
 	return tx.Commit()
 }
 
-// appendRecordValues appends the id and the columns of rec (in the order
-// of decisionColumns) as driver values, numbered on from len(args).
+// appendRecordValues appends the id and the columns of rec (recordArgs,
+// in the order of decisionColumns) as driver values, numbered on from
+// len(args).
 func appendRecordValues(args []driver.NamedValue, rec *DecisionRecord) []driver.NamedValue {
-	id := func(p *uint) driver.Value {
-		if p == nil {
-			return nil
+	args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: int64(rec.ID)})
+	for _, v := range recordArgs(rec) {
+		if id, ok := v.(*uint); ok { // the nullable references
+			v = nil
+			if id != nil {
+				v = int64(*id)
+			}
 		}
-		return int64(*p)
-	}
-	for _, v := range [...]driver.Value{int64(rec.ID), rec.At, id(rec.TeamID), id(rec.ClientID), rec.Subject, rec.OnBehalfOf,
-		id(rec.ServerID), id(rec.ToolID), rec.Resource, string(rec.Outcome), rec.Reason, string(rec.Risk), id(rec.RuleID),
-		id(rec.RequestID), id(rec.GrantID), rec.TaskID, rec.LatencyMicros} {
 		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
 	}
 	return args
@@ -561,10 +562,14 @@ func (j *decisionJournal) closeStatements() {
 // DecisionLogBacklog is the number of decision records answered and in the
 // decision log but not yet in the table (0 without a log).
 func (s *Store) DecisionLogBacklog() int {
-	j := s.decisions.journal
-	if j == nil {
-		return 0
+	if j := s.decisions.journal; j != nil {
+		return j.backlog()
 	}
+	return 0
+}
+
+// backlog counts the records not yet in the table.
+func (j *decisionJournal) backlog() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return len(j.pending) + len(j.inflight)
@@ -606,15 +611,11 @@ func (j *decisionJournal) close() { j.closed.Do(j.closeOnce) }
 func (j *decisionJournal) closeOnce() {
 	close(j.stop)
 	j.done.Wait()
-	for range 3 {
+	// No more appends (the group commit has stopped): one round writes
+	// what a failed round left, the next what is pending.
+	for j.backlog() > 0 {
 		if err := j.ingest(); err != nil {
 			j.store.log.Error("decision log: records left for the next start", slog.Any("error", err))
-			break
-		}
-		j.mu.Lock()
-		left := len(j.pending)
-		j.mu.Unlock()
-		if left == 0 {
 			break
 		}
 	}

@@ -2,10 +2,12 @@ package web
 
 import (
 	"database/sql"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/countersign/countersign/models"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -38,7 +40,8 @@ func newMetrics(db *sql.DB, decisionLogBacklog func() int) *metrics {
 		collectors.NewDBStatsCollector(db, "countersign"),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "countersign_decision_log_backlog",
-			Help: "Decision records answered and written to the decision log, not yet in the database (SQLite); decisions fail closed past 200000.",
+			Help: fmt.Sprintf("Decision records answered and written to the decision log, not yet in the database (SQLite); "+
+				"decisions fail closed past %d.", models.DecisionLogMaxBacklog),
 		}, func() float64 { return float64(decisionLogBacklog()) }))
 	return m
 }
